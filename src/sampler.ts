@@ -1,0 +1,183 @@
+/**
+ * The one MaskGIT sampling loop, shared by every scheduler, backend, the CLI and the
+ * server: predict → guide → sample → choose positions → commit, once per step.
+ *
+ * @module
+ */
+
+import { Rng } from "./rng.ts";
+import { guidanceWeight, inverseTemperature } from "./schedule.ts";
+import { SCHEDULERS, type StepChoice } from "./scheduler/mod.ts";
+import { resolveSettings, type SamplerSettings, type SettingsInput } from "./settings.ts";
+
+/** One batched transformer call. Rows b < B are conditional; guidance appends B unconditional rows. */
+export interface PredictorInput {
+  /** Rows in this call (B, or 2B with guidance). */
+  batch: number;
+  /** Token grid per row, flat row-major [batch, N]; masked positions hold the mask id. */
+  tokens: Int32Array;
+  /** Class label per row [batch]. */
+  labels: Int32Array;
+  /** 1 where the row's label is dropped (unconditional prediction) [batch]. */
+  dropLabel: Uint8Array;
+}
+
+/** A transformer: token grids → logits, flat [batch, N, V] with V ≥ codebook size. */
+export interface Predictor {
+  predict(input: PredictorInput): Promise<Float32Array>;
+}
+
+/** What happened at one step: for progress bars, previews and analysis. */
+export interface StepEvent {
+  /** 0-based step index. */
+  step: number;
+  /** Total steps S. */
+  steps: number;
+  /** Tokens known per sample after this step. */
+  known: number;
+  /** Tokens per sample N. */
+  tokens: number;
+  /** Per sample: the positions unmasked at this step and their tokens. */
+  choices: StepChoice[];
+  /** Current token grids [B, N] (mask id where still masked). Read it, do not keep it. */
+  state: Int32Array;
+}
+
+/** Everything one sampling run needs. */
+export interface SampleOptions {
+  predictor: Predictor;
+  /** Side n of the n×n token grid. */
+  grid: number;
+  /** Number of codebook entries; sampled tokens are always in [0, codebookSize). */
+  codebookSize: number;
+  /** Token id of a masked position (outside [0, codebookSize)). */
+  maskId: number;
+  /** One class label per image of the batch. */
+  labels: readonly number[];
+  settings?: SettingsInput;
+  /** Called after each step; the loop waits for it. */
+  onStep?: (event: StepEvent) => void | Promise<void>;
+  /** Aborting stops the run between steps (the promise rejects with the reason). */
+  signal?: AbortSignal;
+}
+
+/** The finished token grids. */
+export interface SampleResult {
+  /** Flat [B, N], every value in [0, codebookSize). */
+  tokens: Int32Array;
+  batch: number;
+  grid: number;
+  /** Cumulative tokens known after each step. */
+  counts: Int32Array;
+  /** The settings actually used (defaults filled in). */
+  settings: SamplerSettings;
+}
+
+function assertInteger(name: string, value: number, min: number): void {
+  if (!Number.isSafeInteger(value) || value < min) {
+    throw new RangeError(`${name} must be an integer ≥ ${min}, got ${value}`);
+  }
+}
+
+/**
+ * Generates token grids with MaskGIT's iterative unmasking.
+ *
+ * @example
+ * ```ts
+ * import { sample } from "./sampler.ts";
+ * // A toy predictor: every position prefers token 3 of a 4-entry codebook.
+ * const predictor = {
+ *   predict: ({ batch, tokens }) => {
+ *     const logits = new Float32Array(tokens.length * 5);
+ *     for (let i = 3; i < logits.length; i += 5) logits[i] = 10;
+ *     return Promise.resolve(logits);
+ *   },
+ * };
+ * const result = await sample({
+ *   predictor, grid: 4, codebookSize: 4, maskId: 4, labels: [0], settings: { steps: 4 },
+ * });
+ * result.tokens.length; // 16
+ * ```
+ */
+export async function sample(options: SampleOptions): Promise<SampleResult> {
+  const { predictor, grid, codebookSize, maskId, labels, onStep, signal } = options;
+  assertInteger("grid", grid, 1);
+  assertInteger("codebookSize", codebookSize, 1);
+  assertInteger("maskId", maskId, 0);
+  if (maskId < codebookSize) {
+    throw new RangeError(`maskId (${maskId}) must lie outside the codebook [0, ${codebookSize})`);
+  }
+  if (labels.length === 0) throw new RangeError("labels must name at least one class");
+  labels.forEach((label) => assertInteger("class label", label, 0));
+
+  const tokens = grid * grid;
+  const settings = resolveSettings(options.settings, tokens);
+  const scheduler = SCHEDULERS[settings.scheduler];
+  const { steps } = settings;
+  const counts = scheduler.counts(tokens, steps, settings);
+  const batch = labels.length;
+
+  const state = new Int32Array(batch * tokens).fill(maskId);
+  const masked = new Uint8Array(batch * tokens).fill(1);
+  // Input buffers for 2B rows, reused every step: conditional rows then unconditional ones.
+  const inputTokens = new Int32Array(2 * batch * tokens);
+  const inputLabels = Int32Array.from([...labels, ...labels]);
+  const dropLabel = new Uint8Array(2 * batch).fill(1, batch);
+  const guided = new Float64Array(codebookSize);
+  const rngs = labels.map((_, b) => new Rng(settings.seed + b));
+  const schedules = rngs.map((rng) => scheduler.start(grid, rng, settings));
+
+  for (let step = 0; step < steps; step++) {
+    signal?.throwIfAborted();
+    const known = step === 0 ? 0 : counts[step - 1];
+    const count = counts[step] - known;
+    // The official "root" count curve can leave a step with nothing to unmask: it costs no call.
+    const choices = count === 0
+      ? labels.map(() => ({ positions: new Int32Array(0), tokens: new Int32Array(0) }))
+      : await unmaskStep(step, known, count);
+    await onStep?.({ step, steps, known: counts[step], tokens, choices, state });
+  }
+  return { tokens: state, batch, grid, counts, settings };
+
+  async function unmaskStep(step: number, known: number, count: number): Promise<StepChoice[]> {
+    const w = guidanceWeight(settings.cfg, scheduler.guidance, step, steps);
+    const beta = inverseTemperature(settings.temperature, step, steps);
+    const rows = w === 0 ? batch : 2 * batch;
+    inputTokens.set(state);
+    if (rows > batch) inputTokens.set(state, batch * tokens);
+    const logits = await predictor.predict({
+      batch: rows,
+      tokens: inputTokens.subarray(0, rows * tokens),
+      labels: inputLabels.subarray(0, rows),
+      dropLabel: dropLabel.subarray(0, rows),
+    });
+    const vocab = logits.length / (rows * tokens);
+    if (!Number.isInteger(vocab) || vocab < codebookSize) {
+      throw new RangeError(
+        `predictor returned ${logits.length} logits for ${rows}×${tokens} positions; ` +
+          `expected ${rows}×${tokens}×V with V ≥ ${codebookSize}`,
+      );
+    }
+    return schedules.map((schedule, b) => {
+      const rng = rngs[b];
+      const draw = (position: number) => {
+        const cond = (b * tokens + position) * vocab;
+        if (w === 0) {
+          return rng.categorical(logits.subarray(cond, cond + codebookSize), beta, settings.topK);
+        }
+        const uncond = ((batch + b) * tokens + position) * vocab;
+        for (let v = 0; v < codebookSize; v++) {
+          guided[v] = (1 + w) * logits[cond + v] - w * logits[uncond + v];
+        }
+        return rng.categorical(guided, beta, settings.topK);
+      };
+      const sampleMasked = masked.subarray(b * tokens, (b + 1) * tokens);
+      const choice = schedule.choose({ step, steps, known, count, masked: sampleMasked, draw });
+      choice.positions.forEach((position, i) => {
+        state[b * tokens + position] = choice.tokens[i];
+        sampleMasked[position] = 0;
+      });
+      return choice;
+    });
+  }
+}

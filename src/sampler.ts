@@ -84,10 +84,10 @@ function assertInteger(name: string, value: number, min: number): void {
  *
  * @example
  * ```ts
- * import { sample } from "./sampler.ts";
+ * import { type Predictor, sample } from "./sampler.ts";
  * // A toy predictor: every position prefers token 3 of a 4-entry codebook.
- * const predictor = {
- *   predict: ({ batch, tokens }) => {
+ * const predictor: Predictor = {
+ *   predict: ({ tokens }) => {
  *     const logits = new Float32Array(tokens.length * 5);
  *     for (let i = 3; i < logits.length; i += 5) logits[i] = 10;
  *     return Promise.resolve(logits);

@@ -1,0 +1,280 @@
+import { haltonOrder, rollOrder } from "../src/halton.ts";
+import { Rng } from "../src/rng.ts";
+import { sample, type SampleOptions, type StepEvent } from "../src/sampler.ts";
+import { SCHEDULER_NAMES, SCHEDULERS } from "../src/scheduler/mod.ts";
+import { resolveSettings, SettingError, type SettingsInput } from "../src/settings.ts";
+import { assert, assertEquals, assertNotEquals, assertRejects, assertThrows } from "./assert.ts";
+import { hashedLogit, syntheticPredictor } from "./synthetic.ts";
+
+const GRID = 8;
+const TOKENS = GRID * GRID;
+const CODEBOOK = 10;
+const MASK = CODEBOOK;
+
+/** Runs the sampler on hashed logits, with a huge logit on the mask id, recording the events. */
+async function run(settings: SettingsInput, labels = [3, 5], extra: Partial<SampleOptions> = {}) {
+  const events: StepEvent[] = [];
+  const predictor = syntheticPredictor(
+    CODEBOOK + 1,
+    (token, position, row, input) =>
+      token === MASK ? 100 : hashedLogit(token, position, row, input),
+  );
+  const result = await sample({
+    predictor,
+    grid: GRID,
+    codebookSize: CODEBOOK,
+    maskId: MASK,
+    labels,
+    settings,
+    onStep: (event) => {
+      events.push({ ...event, state: event.state.slice() });
+    },
+    ...extra,
+  });
+  return { result, events, predictor };
+}
+
+const VARIANTS: SettingsInput[] = [
+  {},
+  { cfg: 0 },
+  { cfg: 3, topK: 3 },
+  { steps: 1 },
+  { steps: TOKENS },
+  { steps: 12, temperature: { start: 2, end: 0.5, power: 2, warmup: 3 } },
+];
+const CONFIDENCE_VARIANTS: SettingsInput[] = [
+  { noise: "none" },
+  { noise: "warm_up", countMode: "cosine" },
+  { noise: "random", countMode: "square" },
+  { countMode: "root", steps: 60 }, // has empty steps
+  { countMode: "linear", noiseTemperature: 0 },
+];
+
+Deno.test("every position is unmasked exactly once, in the scheduled counts, never as the mask id", async () => {
+  const cases = SCHEDULER_NAMES.flatMap((scheduler) => [
+    ...VARIANTS.map((v) => ({ scheduler, ...v })),
+    ...(scheduler === "confidence" ? CONFIDENCE_VARIANTS.map((v) => ({ scheduler, ...v })) : []),
+    ...(scheduler === "halton" ? [{ scheduler, randomize: true }] : []),
+  ]);
+  for (const settings of cases) {
+    const label = JSON.stringify(settings);
+    const { result, events } = await run(settings);
+    const counts = result.counts;
+    assertEquals(events.length, result.settings.steps, label);
+    for (let b = 0; b < 2; b++) {
+      const seen = new Int32Array(TOKENS);
+      events.forEach((event, s) => {
+        const choice = event.choices[b];
+        assertEquals(choice.positions.length, counts[s] - (s ? counts[s - 1] : 0), label);
+        assertEquals(event.known, counts[s]);
+        choice.positions.forEach((p, i) => {
+          seen[p]++;
+          assertEquals(event.state[b * TOKENS + p], choice.tokens[i]);
+        });
+      });
+      assert(seen.every((n) => n === 1), `${label}: a position unmasked twice or never`);
+    }
+    assert(result.tokens.every((t) => t >= 0 && t < CODEBOOK), `${label}: token out of codebook`);
+  }
+});
+
+Deno.test("Halton unmasks in table order; randomize rolls the table per sample", async () => {
+  const table = Array.from(haltonOrder(GRID));
+  const orderOf = (events: StepEvent[], b: number) =>
+    events.flatMap((event) => Array.from(event.choices[b].positions));
+  const plain = await run({ scheduler: "halton", steps: 10 }, [1, 2, 3]);
+  for (let b = 0; b < 3; b++) assertEquals(orderOf(plain.events, b), table);
+
+  const rolled = await run({ scheduler: "halton", steps: 10, randomize: true }, [1, 2, 3]);
+  const offsets = [0, 1, 2].map((b) => {
+    const order = orderOf(rolled.events, b);
+    const offset = Array.from({ length: TOKENS }, (_, k) => k).find((k) =>
+      Array.from(rollOrder(haltonOrder(GRID), k)).every((p, i) => p === order[i])
+    );
+    assert(offset !== undefined, `sample ${b} is not a roll of the table`);
+    // The offset is the sample's first draw: seed + b.
+    assertEquals(offset, new Rng(b).int(TOKENS));
+    return offset;
+  });
+  assert(new Set(offsets).size > 1);
+});
+
+Deno.test("Random unmasks a seeded permutation that differs from Halton and across seeds", async () => {
+  const orderOf = async (seed: number) =>
+    (await run({ scheduler: "random", steps: 8, seed }, [0])).events.flatMap((e) =>
+      Array.from(e.choices[0].positions)
+    );
+  const a = await orderOf(1);
+  assertEquals(a, await orderOf(1));
+  assertNotEquals(a, await orderOf(2));
+  assertNotEquals(a, Array.from(haltonOrder(GRID)));
+});
+
+Deno.test("Confidence without noise unmasks the most probable positions first", async () => {
+  // Token 0 is far ahead everywhere; its margin, hence its probability, grows with a
+  // position-dependent key, so the expected order is the positions sorted by that key.
+  const key = (p: number) => (p * 37) % TOKENS;
+  const margin = (p: number) => 12 + 18 * key(p) / TOKENS;
+  const predictor = syntheticPredictor(CODEBOOK + 1, (token, p) => token === 0 ? margin(p) : 0);
+  const events: StepEvent[] = [];
+  const result = await sample({
+    predictor,
+    grid: GRID,
+    codebookSize: CODEBOOK,
+    maskId: MASK,
+    labels: [0],
+    settings: { scheduler: "confidence", noise: "none", steps: 7, cfg: 0, temperature: { end: 1 } },
+    onStep: (event) => void events.push(event),
+  });
+  const expected = Array.from({ length: TOKENS }, (_, p) => p).sort((a, b) => key(b) - key(a));
+  let known = 0;
+  for (const event of events) {
+    const chosen = Array.from(event.choices[0].positions).sort((a, b) => a - b);
+    assertEquals(chosen, expected.slice(known, event.known).sort((a, b) => a - b));
+    known = event.known;
+  }
+  assert(result.tokens.every((t) => t === 0));
+});
+
+Deno.test("same seed gives identical tokens; another seed, other tokens; sample b = seed + b", async () => {
+  for (const scheduler of SCHEDULER_NAMES) {
+    const a = await run({ scheduler, seed: 11, steps: 8 }, [3, 5]);
+    const b = await run({ scheduler, seed: 11, steps: 8 }, [3, 5]);
+    const c = await run({ scheduler, seed: 12, steps: 8 }, [3, 5]);
+    assertEquals(a.result.tokens, b.result.tokens, scheduler);
+    assertNotEquals(a.result.tokens, c.result.tokens, scheduler);
+    // The second image of seed 11 is the first image of seed 12 with the same label.
+    const alone = await run({ scheduler, seed: 12, steps: 8 }, [5]);
+    assertEquals(a.result.tokens.slice(TOKENS), alone.result.tokens, scheduler);
+  }
+});
+
+Deno.test("guidance: one call of 2B rows, logits = (1 + w)·cond − w·uncond", async () => {
+  // Token 1 minus token 0: −0.1 conditional, −1 unconditional → guided 0.9·w − 0.1,
+  // so with top-1 sampling the argmax flips from token 0 to token 1 at w = 1/9.
+  const predictor = () =>
+    syntheticPredictor(3, (token, _p, row, input) => {
+      if (token === 2) return -50;
+      if (token === 0) return 1;
+      return input.dropLabel[row] ? 0 : 0.9;
+    });
+  const tokensAt = async (cfg: number) => {
+    const p = predictor();
+    const result = await sample({
+      predictor: p,
+      grid: 4,
+      codebookSize: 2,
+      maskId: 2,
+      labels: [7, 9],
+      settings: { steps: 4, cfg, topK: 1 },
+    });
+    return { tokens: new Set(result.tokens), calls: p.calls };
+  };
+  assertEquals((await tokensAt(0.1)).tokens, new Set([0]));
+  assertEquals((await tokensAt(0.12)).tokens, new Set([1]));
+  assertEquals((await tokensAt(0)).tokens, new Set([0]));
+
+  const { calls } = await tokensAt(2);
+  for (const call of calls) {
+    assertEquals(call.batch, 4);
+    assertEquals(Array.from(call.labels), [7, 9, 7, 9]);
+    assertEquals(Array.from(call.dropLabel), [0, 0, 1, 1]);
+    assertEquals(call.tokens.subarray(0, 32), call.tokens.subarray(32));
+  }
+  assertEquals((await tokensAt(0)).calls.map((c) => c.batch), [2, 2, 2, 2]);
+});
+
+Deno.test("Confidence ramps guidance: no unconditional rows at step 0, then 2B", async () => {
+  const { predictor } = await run({ scheduler: "confidence", steps: 5, cfg: 3 }, [1]);
+  assertEquals(predictor.calls.map((c) => c.batch), [1, 2, 2, 2, 2]);
+});
+
+Deno.test("Halton and Random draw tokens only at the positions they unmask", () => {
+  const settings = resolveSettings({ randomize: true });
+  for (const name of ["halton", "random"] as const) {
+    const schedule = SCHEDULERS[name].start(GRID, new Rng(4), settings);
+    const masked = new Uint8Array(TOKENS).fill(1);
+    let known = 0;
+    for (const count of [3, 10, 51]) {
+      const drawn: number[] = [];
+      const choice = schedule.choose({
+        step: 0,
+        steps: 3,
+        known,
+        count,
+        masked,
+        draw: (p) => {
+          drawn.push(p);
+          return { token: p % CODEBOOK, probability: 1 };
+        },
+      });
+      assertEquals(drawn, Array.from(choice.positions), name);
+      choice.positions.forEach((p) => masked[p] = 0);
+      known += count;
+    }
+    assert(masked.every((m) => m === 0));
+  }
+});
+
+Deno.test("aborting stops between steps", async () => {
+  const controller = new AbortController();
+  let steps = 0;
+  await assertRejects(
+    run({ steps: 10 }, [1], {
+      signal: controller.signal,
+      onStep: () => {
+        if (++steps === 3) controller.abort(new Error("client went away"));
+      },
+    }),
+    /client went away/,
+  );
+  assertEquals(steps, 3);
+});
+
+Deno.test("bad settings, labels and predictor output fail with clear errors", async () => {
+  const cases: [SettingsInput, string][] = [
+    [{ steps: 0 }, "steps"],
+    [{ steps: TOKENS + 1 }, "steps"],
+    [{ scheduler: "zigzag" as never }, "scheduler"],
+    [{ cfg: NaN }, "cfg"],
+    [{ topK: -1 }, "topK"],
+    [{ seed: -5 }, "seed"],
+    [{ noise: "loud" as never }, "noise"],
+    [{ countMode: "cubic" as never }, "countMode"],
+    [{ temperature: { start: 0 } }, "temperature.start"],
+    [{ temperature: { warmup: 1.5 } }, "temperature.warmup"],
+  ];
+  for (const [settings, field] of cases) {
+    await assertRejects(run(settings), (error: unknown) => {
+      assert(error instanceof SettingError, String(error));
+      assertEquals(error.field, field);
+      return true;
+    });
+  }
+  assertThrows(
+    () => resolveSettings({ steps: 300 }, 256),
+    /steps must be an integer from 1 to 256/,
+  );
+  await assertRejects(run({}, []), /at least one/);
+  await assertRejects(run({}, [-1]), /class label/);
+  await assertRejects(
+    sample({
+      predictor: syntheticPredictor(5, () => 0),
+      grid: GRID,
+      codebookSize: CODEBOOK,
+      maskId: MASK,
+      labels: [0],
+    }),
+    /expected 2×64×V with V ≥ 10/,
+  );
+  await assertRejects(
+    sample({
+      predictor: syntheticPredictor(11, () => 0),
+      grid: GRID,
+      codebookSize: CODEBOOK,
+      maskId: 3,
+      labels: [0],
+    }),
+    /maskId/,
+  );
+});

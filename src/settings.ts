@@ -12,7 +12,7 @@ import { assertSteps, COUNT_MODES, type CountMode, type TemperatureSchedule } fr
 export interface SamplerSettings {
   /** Which scheduler picks the positions: "halton" (the paper), "confidence" or "random". */
   scheduler: SchedulerName;
-  /** Number of steps S, 1 ≤ S ≤ number of tokens. */
+  /** Number of steps S, 1 ≤ S ≤ number of tokens (default 32, or N when the grid has fewer). */
   steps: number;
   /** Seed of sample 0; sample b of a batch uses seed + b, so each image is reproducible alone. */
   seed: number;
@@ -75,6 +75,27 @@ function oneOf<T extends string>(field: string, names: readonly T[], value: unkn
 }
 
 /**
+ * Layers settings: later layers override earlier ones, knob by knob (temperature knobs too).
+ *
+ * @example
+ * ```ts
+ * import { mergeSettings } from "./settings.ts";
+ * mergeSettings({ steps: 8, temperature: { start: 2 } }, { temperature: { end: 1 } });
+ * // { steps: 8, temperature: { start: 2, end: 1 } }
+ * ```
+ */
+export function mergeSettings(...layers: (SettingsInput | undefined)[]): SettingsInput {
+  return layers.reduce<SettingsInput>(
+    (merged, layer) => ({
+      ...merged,
+      ...layer,
+      temperature: { ...merged.temperature, ...layer?.temperature },
+    }),
+    {},
+  );
+}
+
+/**
  * Fills in defaults and validates every knob; `tokens` (N = n², when known) bounds the
  * steps. Throws {@link SettingError} naming the first bad knob.
  *
@@ -86,11 +107,11 @@ function oneOf<T extends string>(field: string, names: readonly T[], value: unkn
  * ```
  */
 export function resolveSettings(input: SettingsInput = {}, tokens?: number): SamplerSettings {
-  const settings: SamplerSettings = {
-    ...DEFAULT_SETTINGS,
-    ...input,
-    temperature: { ...DEFAULT_SETTINGS.temperature, ...input.temperature },
-  };
+  const settings = mergeSettings(DEFAULT_SETTINGS, input) as SamplerSettings;
+  // The default step count never exceeds a small grid's token count.
+  if (input.steps === undefined && tokens !== undefined) {
+    settings.steps = Math.min(settings.steps, tokens);
+  }
   oneOf("scheduler", SCHEDULER_NAMES, settings.scheduler);
   oneOf("countMode", COUNT_MODES, settings.countMode);
   oneOf("noise", NOISE_MODES, settings.noise);

@@ -1,0 +1,204 @@
+/**
+ * ONNX Runtime sessions behind the sampler's `Predictor` and the model's `Decoder`.
+ * Written against the `onnxruntime-common` API, which onnxruntime-node (native) and
+ * onnxruntime-web (WASM) share, so one adapter serves every backend.
+ *
+ * @module
+ */
+
+import type { InferenceSession, Tensor as OrtTensor } from "onnxruntime-common";
+import type { Predictor } from "../sampler.ts";
+import { ModelError } from "../model_error.ts";
+
+/** The parts of an onnxruntime package this adapter uses. */
+export interface OrtRuntime {
+  Tensor: typeof OrtTensor;
+}
+
+/** Where sessions run and how many threads they use. */
+export interface SessionOptions {
+  /** Intra-op threads; default: every core. */
+  threads?: number;
+  /** Execution provider; default "cpu". */
+  provider?: string;
+}
+
+/** An ONNX Runtime package: its tensors, and sessions made from model bytes. */
+export interface OnnxBackend {
+  name: string;
+  runtime: OrtRuntime;
+  /** Opens a session; rejects with a one-line reason if the bytes are not a usable model. */
+  createSession(bytes: Uint8Array, options: SessionOptions): Promise<InferenceSession>;
+}
+
+/** Decoded images, flat [batch, channels, height, width], values in [−1, 1]. */
+export interface ImageBatch {
+  data: Float32Array;
+  batch: number;
+  channels: number;
+  height: number;
+  width: number;
+}
+
+/** A VQ decoder: token grids [batch, n, n] → images. */
+export interface Decoder {
+  decode(tokens: Int32Array, batch: number): Promise<ImageBatch>;
+}
+
+/** What a session's input or output must look like. */
+export interface ValueSpec {
+  name: string;
+  type: OrtTensor.Type;
+  /** Expected dimensions; `null` = any (e.g. the batch). */
+  shape: (number | null)[];
+}
+
+/** Dimensions as ONNX Runtime reports them: numbers, or strings for symbolic ones. */
+type ReportedShape = ReadonlyArray<number | string>;
+
+function describe(shape: ReadonlyArray<number | string | null>): string {
+  return `[${shape.map((d) => d ?? "?").join(", ")}]`;
+}
+
+function checkValues(
+  file: string,
+  kind: "input" | "output",
+  metadata: readonly InferenceSession.ValueMetadata[],
+  specs: ValueSpec[],
+): void {
+  const names = metadata.map((m) => m.name);
+  for (const spec of specs) {
+    const found = metadata.find((m) => m.name === spec.name);
+    if (!found) {
+      throw new ModelError(
+        file,
+        `has no ${kind} '${spec.name}' (its ${kind}s: ${names.join(", ") || "none"})`,
+      );
+    }
+    if (!found.isTensor || found.type !== spec.type) {
+      const actual = found.isTensor ? found.type : "a non-tensor";
+      throw new ModelError(file, `${kind} '${spec.name}' must be ${spec.type}, is ${actual}`);
+    }
+    const shape: ReportedShape = found.shape;
+    // An empty shape means ONNX Runtime does not know it; the runtime checks catch that case.
+    if (shape.length === 0) continue;
+    if (shape.length !== spec.shape.length) {
+      throw new ModelError(
+        file,
+        `${kind} '${spec.name}' must have rank ${spec.shape.length} ${describe(spec.shape)}, ` +
+          `has rank ${shape.length} ${describe(shape)}`,
+      );
+    }
+    spec.shape.forEach((want, axis) => {
+      const have = shape[axis];
+      if (want !== null && typeof have === "number" && have !== want) {
+        throw new ModelError(
+          file,
+          `${kind} '${spec.name}' must be ${describe(spec.shape)}, is ${describe(shape)}`,
+        );
+      }
+    });
+  }
+  if (kind === "input") {
+    const extra = names.filter((name) => !specs.some((spec) => spec.name === name));
+    if (extra.length > 0) {
+      throw new ModelError(file, `has unexpected inputs: ${extra.join(", ")}`);
+    }
+  }
+}
+
+/**
+ * Checks a session's input and output names, element types and ranks (and every static
+ * dimension) against the contract. Throws {@link ModelError} naming the file.
+ *
+ * @example
+ * ```ts ignore
+ * checkSignature(session, "models/x/decoder.onnx",
+ *   [{ name: "tokens", type: "int64", shape: [null, 16, 16] }],
+ *   [{ name: "image", type: "float32", shape: [null, 3, 256, 256] }]);
+ * ```
+ */
+export function checkSignature(
+  session: InferenceSession,
+  file: string,
+  inputs: ValueSpec[],
+  outputs: ValueSpec[],
+): void {
+  checkValues(file, "input", session.inputMetadata, inputs);
+  checkValues(file, "output", session.outputMetadata, outputs);
+}
+
+/**
+ * A `Predictor` running a transformer session (inputs `tokens` int64 [B, N], `labels`
+ * int64 [B], `drop_label` bool [B]; output `logits` float32 [B, N, V]).
+ *
+ * @example
+ * ```ts ignore
+ * const predictor = onnxPredictor(ort, session, "models/x/transformer.onnx", 64);
+ * ```
+ */
+export function onnxPredictor(
+  ort: OrtRuntime,
+  session: InferenceSession,
+  file: string,
+  codebookSize: number,
+): Predictor {
+  return {
+    async predict({ batch, tokens, labels, dropLabel }) {
+      const positions = tokens.length / batch;
+      const feeds = {
+        tokens: new ort.Tensor("int64", BigInt64Array.from(tokens, BigInt), [batch, positions]),
+        labels: new ort.Tensor("int64", BigInt64Array.from(labels, BigInt), [batch]),
+        drop_label: new ort.Tensor("bool", Uint8Array.from(dropLabel), [batch]),
+      };
+      const { logits } = await session.run(feeds);
+      const [rows, cells, vocab] = logits.dims;
+      if (
+        logits.dims.length !== 3 || rows !== batch || cells !== positions || vocab < codebookSize
+      ) {
+        throw new ModelError(
+          file,
+          `output 'logits' came out ${describe(logits.dims)}, ` +
+            `expected [${batch}, ${positions}, V ≥ ${codebookSize}]`,
+        );
+      }
+      return logits.data as Float32Array;
+    },
+  };
+}
+
+/**
+ * A `Decoder` running a decoder session (input `tokens` int64 [B, n, n]; output `image`
+ * float32 [B, C, H, W]) whose output must match the manifest's image size.
+ *
+ * @example
+ * ```ts ignore
+ * const decoder = onnxDecoder(ort, session, "models/x/decoder.onnx", 16, [3, 64, 64]);
+ * ```
+ */
+export function onnxDecoder(
+  ort: OrtRuntime,
+  session: InferenceSession,
+  file: string,
+  grid: number,
+  [channels, height, width]: [number, number, number],
+): Decoder {
+  return {
+    async decode(tokens, batch) {
+      const input = new ort.Tensor("int64", BigInt64Array.from(tokens, BigInt), [
+        batch,
+        grid,
+        grid,
+      ]);
+      const { image } = await session.run({ tokens: input });
+      const want = [batch, channels, height, width];
+      if (image.dims.length !== 4 || image.dims.some((d, i) => d !== want[i])) {
+        throw new ModelError(
+          file,
+          `output 'image' came out ${describe(image.dims)}, expected ${describe(want)}`,
+        );
+      }
+      return { data: image.data as Float32Array, batch, channels, height, width };
+    },
+  };
+}

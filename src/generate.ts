@@ -1,0 +1,113 @@
+/**
+ * The facade the CLI and the server both call: classes + settings → PNG images.
+ *
+ * @module
+ */
+
+import { encodeGif, encodePng, type Picture, shadeMasked, tile, toPictures } from "./image.ts";
+import { type Model, resolveClass } from "./model.ts";
+import { sample, type StepEvent } from "./sampler.ts";
+import { mergeSettings, type SamplerSettings, type SettingsInput } from "./settings.ts";
+
+/** What to generate. */
+export interface GenerateOptions {
+  model: Model;
+  /** One class (name or index) per image. */
+  classes: readonly (string | number)[];
+  /** Overrides of the model's default settings. */
+  settings?: SettingsInput;
+  onStep?: (event: StepEvent) => void | Promise<void>;
+  signal?: AbortSignal;
+  /** Record a preview every this many steps (plus the last) as an animated GIF; 0 = none. */
+  previewEvery?: number;
+}
+
+/** The generated images and everything needed to reproduce them. */
+export interface Generation {
+  /** PNG bytes, one per image; image b used seed settings.seed + b. */
+  images: Uint8Array[];
+  /** All images tiled into one PNG (only when there are several). */
+  grid?: Uint8Array;
+  /** Animated GIF of the intermediate steps (only when previews were asked for). */
+  gif?: Uint8Array;
+  /** Class index per image. */
+  labels: number[];
+  /** The settings used, defaults filled in. */
+  settings: SamplerSettings;
+  /** Final token grids, flat [B, N]. */
+  tokens: Int32Array;
+}
+
+/**
+ * Decodes token grids that may still hold masked positions: masked cells are decoded
+ * as token 0 and then painted gray.
+ *
+ * @example
+ * ```ts ignore
+ * const images = await decodePreview(model, event.state, 2);
+ * ```
+ */
+export async function decodePreview(
+  model: Model,
+  state: Int32Array,
+  batch: number,
+): Promise<Picture[]> {
+  const { codebookSize, grid } = model.manifest;
+  const tokens = grid * grid;
+  const masked = state.map((t) => t >= codebookSize ? 1 : 0);
+  const decodable = state.map((t) => t >= codebookSize ? 0 : t);
+  const pictures = toPictures(await model.decoder.decode(decodable, batch));
+  return pictures.map((picture, b) =>
+    shadeMasked(picture, masked.subarray(b * tokens, (b + 1) * tokens), grid)
+  );
+}
+
+/**
+ * Samples token grids with the model's transformer, decodes them and encodes PNGs.
+ *
+ * @example
+ * ```ts ignore
+ * const { images, settings } = await generate({ model, classes: ["seven"], settings: { seed: 3 } });
+ * ```
+ */
+export async function generate(options: GenerateOptions): Promise<Generation> {
+  const { model, classes, onStep, signal, previewEvery = 0 } = options;
+  const { manifest } = model;
+  const labels = classes.map((value) => resolveClass(manifest.classes, value));
+  const frames: Picture[] = [];
+  const result = await sample({
+    predictor: model.predictor,
+    grid: manifest.grid,
+    codebookSize: manifest.codebookSize,
+    maskId: manifest.maskId,
+    labels,
+    settings: mergeSettings(manifest.defaults, options.settings),
+    signal,
+    onStep: async (event) => {
+      const last = event.step === event.steps - 1;
+      if (previewEvery > 0 && ((event.step + 1) % previewEvery === 0 || last)) {
+        frames.push(tile(await decodePreview(model, event.state, labels.length)));
+      }
+      await onStep?.(event);
+    },
+  });
+  const decoded = toPictures(await model.decoder.decode(result.tokens, result.batch));
+  // Each PNG carries what reproduces it: model, class and the settings with its own seed.
+  const describe = (b: number) => ({
+    Software: "halton-maskgit",
+    Source: manifest.name,
+    Comment: JSON.stringify({
+      class: manifest.classes[labels[b]],
+      ...result.settings,
+      seed: result.settings.seed + b,
+    }),
+  });
+  return {
+    images: decoded.map((picture, b) => encodePng(picture, describe(b))),
+    grid: decoded.length > 1 ? encodePng(tile(decoded)) : undefined,
+    gif: frames.length > 0 ? await encodeGif(frames) : undefined,
+    labels,
+    settings: result.settings,
+    tokens: result.tokens,
+  };
+}

@@ -1,0 +1,161 @@
+import pngCodec from "imagescript/png/node.js";
+import { nodeBackend } from "../src/backend/onnx-node.ts";
+import { generate } from "../src/generate.ts";
+import { DEFAULT_MODEL_DIR, loadModel } from "../src/model.ts";
+import { SCHEDULER_NAMES } from "../src/scheduler/mod.ts";
+import { main } from "../main.ts";
+import { assert, assertEquals, assertNotEquals, assertRejects } from "./assert.ts";
+
+const png = pngCodec as { decode(bytes: Uint8Array): { width: number; height: number } };
+const model = await loadModel(DEFAULT_MODEL_DIR, { backend: nodeBackend, threads: 1 });
+const { image, grid } = model.manifest;
+
+Deno.test("generate: each scheduler gives PNGs of the manifest's size, reproducible by seed", async () => {
+  for (const scheduler of SCHEDULER_NAMES) {
+    const run = (seed: number) =>
+      generate({ model, classes: ["one", 7], settings: { scheduler, seed } });
+    const a = await run(3);
+    assertEquals(a.images.length, 2);
+    for (const bytes of [...a.images, a.grid!]) assert(png.decode(bytes));
+    const decoded = png.decode(a.images[0]);
+    assertEquals([decoded.width, decoded.height], [image.width, image.height]);
+    assertEquals(a.labels, [1, 7]);
+    assertEquals(a.settings.steps, model.manifest.defaults.steps);
+    assertEquals((await run(3)).images, a.images, scheduler);
+    assertNotEquals((await run(4)).images[0], a.images[0], scheduler);
+    // Image 1 of seed 3 is image 0 of seed 4 when the class matches.
+    const alone = await generate({ model, classes: [7], settings: { scheduler, seed: 4 } });
+    assertEquals(alone.tokens, a.tokens.slice(grid * grid));
+  }
+});
+
+Deno.test("generate: 1 step and N steps both complete the grid", async () => {
+  for (const steps of [1, grid * grid]) {
+    for (const scheduler of SCHEDULER_NAMES) {
+      let events = 0;
+      const result = await generate({
+        model,
+        classes: [0],
+        settings: { steps, scheduler },
+        onStep: () => void events++,
+      });
+      assertEquals(events, steps);
+      assert(result.tokens.every((t) => t >= 0 && t < model.manifest.codebookSize));
+    }
+  }
+});
+
+Deno.test("generate: previews make a GIF, one frame per recorded step", async () => {
+  const { GIF } = await import("imagescript");
+  const result = await generate({ model, classes: [2], settings: { steps: 8 }, previewEvery: 2 });
+  const gif = await GIF.decode(result.gif!);
+  assertEquals(gif.length, 4);
+});
+
+Deno.test("generate: an unknown class is refused before any work", async () => {
+  let calls = 0;
+  await assertRejects(
+    () => generate({ model, classes: ["eleven"], onStep: () => void calls++ }),
+    /unknown class 'eleven'/,
+  );
+  assertEquals(calls, 0);
+});
+
+/** Runs the CLI in-process; returns its exit code, stdout lines and stderr lines. */
+async function cli(...args: string[]) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const [log, error] = [console.log, console.error];
+  console.log = (text: string) => out.push(text);
+  console.error = (text: string) => err.push(text);
+  try {
+    return { code: await main(["generate", "--quiet", ...args]), out, err };
+  } finally {
+    [console.log, console.error] = [log, error];
+  }
+}
+
+Deno.test("CLI generate: writes the PNG, same seed → same bytes, other seed → other bytes", async () => {
+  const dir = await Deno.makeTempDir();
+  const first = await cli("--class", "1", "--seed", "3", "--out", `${dir}/a.png`, "--threads", "1");
+  assertEquals(first.code, 0, first.err.join("\n"));
+  assertEquals(first.out, [`${dir}/a.png`]);
+  await cli("--class", "1", "--seed", "3", "--out", `${dir}/b.png`);
+  await cli("--class", "1", "--seed", "4", "--out", `${dir}/c.png`);
+  const [a, b, c] = ["a", "b", "c"].map((n) => Deno.readFileSync(`${dir}/${n}.png`));
+  assertEquals(a, b);
+  assertNotEquals(a, c);
+  const decoded = png.decode(a);
+  assertEquals([decoded.width, decoded.height], [image.width, image.height]);
+
+  const batch = await cli(
+    "--class",
+    "one,two",
+    "--class",
+    "nine",
+    "--count",
+    "2",
+    "--seed",
+    "9",
+    "--out",
+    dir,
+  );
+  assertEquals(batch.code, 0, batch.err.join("\n"));
+  assertEquals(batch.out.length, 7); // 6 images + the grid
+  assert(batch.out.every((path) => Deno.statSync(path).isFile));
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("CLI generate: bad input exits 1 with one line naming the problem, writing nothing", async () => {
+  const dir = await Deno.makeTempDir();
+  const truncated = await Deno.makeTempDir();
+  for (const name of ["model.json", "decoder.onnx"]) {
+    await Deno.copyFile(`${DEFAULT_MODEL_DIR}/${name}`, `${truncated}/${name}`);
+  }
+  const bytes = await Deno.readFile(`${DEFAULT_MODEL_DIR}/transformer.onnx`);
+  await Deno.writeFile(`${truncated}/transformer.onnx`, bytes.subarray(0, 5000));
+  const cases: [string[], RegExp][] = [
+    [["--class", "eleven"], /unknown class 'eleven'/],
+    [["--steps", "0"], /steps must be/],
+    [["--steps", "257"], /steps must be an integer from 1 to 256/],
+    [["--steps", "two"], /--steps must be a positive integer/],
+    [["--model", "/nonexistent/model"], /\/nonexistent\/model: model folder not found/],
+    [["--model", truncated], /transformer.onnx: is not a usable ONNX model/],
+    [["--out", "/etc/hostname/x.png"], /cannot write to \/etc\/hostname/],
+    [["--out", `${dir}/missing/x.png`], /cannot write to .*missing: folder does not exist/],
+    [["--cfg", "strong"], /--cfg must be a number/],
+    [["--scheduler", "zigzag"], /scheduler must be one of/],
+    [["--count", "0"], /--count must be from 1 to 64/],
+    [["--gif", `${dir}/x.png`], /--gif must name a .gif file/],
+    [["--colour", "red"], /Unknown option '--colour'/],
+  ];
+  for (const [args, message] of cases) {
+    const out = args.includes("--out") ? [] : ["--out", `${dir}/x.png`];
+    const { code, err } = await cli(...args, ...out);
+    assertEquals(code, 1, args.join(" "));
+    assertEquals(err.length, 1, err.join("\n"));
+    assert(message.test(err[0]) && err[0].startsWith("error: "), err[0]);
+  }
+  assertEquals(Array.from(Deno.readDirSync(dir)).length, 0);
+  await Deno.remove(dir, { recursive: true });
+  await Deno.remove(truncated, { recursive: true });
+});
+
+Deno.test("deno task generate runs as the README says (a real process, real permissions)", async () => {
+  const dir = await Deno.makeTempDir();
+  const run = (seed: string, file: string) =>
+    new Deno.Command(Deno.execPath(), {
+      args: ["task", "-q", "generate", "--class", "1", "--seed", seed, "--out", `${dir}/${file}`],
+      cwd: new URL("..", import.meta.url).pathname,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+  const ok = await run("3", "a.png");
+  assertEquals(ok.code, 0, new TextDecoder().decode(ok.stderr));
+  assertEquals(new TextDecoder().decode(ok.stdout).trim(), `${dir}/a.png`);
+  const bad = await run("3", "nope/a.png");
+  assertEquals(bad.code, 1);
+  const lines = new TextDecoder().decode(bad.stderr).trim().split("\n");
+  assertEquals(lines.length, 1, lines.join("\n"));
+  await Deno.remove(dir, { recursive: true });
+});

@@ -13,6 +13,7 @@ import { nodeBackend } from "./src/backend/onnx-node.ts";
 import { assertWritable, type OutputFile, writeAtomically } from "./src/files.ts";
 import { generate as generateImages } from "./src/generate.ts";
 import { haltonOrder, orderToPairs } from "./src/halton.ts";
+import { evaluate, loadEvaluator } from "./src/eval/glyphs.ts";
 import { DEFAULT_MODEL_DIR, loadModel } from "./src/model.ts";
 import { progressBar } from "./src/progress.ts";
 import type { SettingsInput } from "./src/settings.ts";
@@ -22,6 +23,7 @@ const USAGE = `usage: deno task <command> [options]
 commands:
   halton --grid N   print the Halton order of an N×N grid as JSON [[row, col], …]
   generate          class label(s) → PNG image(s); see README "Generating images"
+  eval              score a scheduler's images with the model's glyph classifier
 
 generate options:
   --model DIR              model folder (default: models/tiny-random)
@@ -105,7 +107,7 @@ function cliSettings(values: Record<string, string | boolean | string[] | undefi
   const settings: SettingsInput = {
     scheduler: text("scheduler") as SettingsInput["scheduler"],
     steps: integer("steps"),
-    seed: integer("seed") ?? Math.floor(Math.random() * 2 ** 31),
+    seed: integer("seed"),
     cfg: number("cfg"),
     topK: integer("top-k"),
     randomize: values.randomize as boolean | undefined,
@@ -143,6 +145,7 @@ function outputPaths(
 async function generate(args: string[]): Promise<void> {
   const { values } = parseArgs({ args, options: GENERATE_OPTIONS, strict: true });
   const settings = cliSettings(values);
+  settings.seed ??= Math.floor(Math.random() * 2 ** 31); // printed below, so any run can be repeated
   const count = values.count === undefined ? 1 : integerOption("count", values.count);
   if (count < 1 || count > 64) throw new Error(`--count must be from 1 to 64, got ${count}`);
   const classes = (values.class ?? ["0"]).flatMap((c) => c.split(",")).map((c) => c.trim())
@@ -190,7 +193,66 @@ async function generate(args: string[]): Promise<void> {
   for (const file of files) console.log(file.path);
 }
 
-const COMMANDS: Record<string, (args: string[]) => void | Promise<void>> = { halton, generate };
+/** Sampler knobs shared by generate and eval. */
+const SAMPLER_OPTIONS = Object.fromEntries(
+  Object.entries(GENERATE_OPTIONS).filter(([name]) =>
+    !["class", "count", "out", "gif", "quiet"].includes(name)
+  ),
+) as Omit<typeof GENERATE_OPTIONS, "class" | "count" | "out" | "gif" | "quiet">;
+
+async function evaluateCommand(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      ...SAMPLER_OPTIONS,
+      samples: { type: "string" },
+      batch: { type: "string" },
+      json: { type: "boolean" },
+    },
+    strict: true,
+  });
+  const settings = cliSettings(values);
+  settings.seed ??= 0;
+  const samples = values.samples === undefined ? 620 : integerOption("samples", values.samples);
+  const batch = values.batch === undefined ? 62 : integerOption("batch", values.batch);
+  if (samples < 2) throw new Error(`--samples must be at least 2, got ${samples}`);
+  if (batch < 1) throw new Error(`--batch must be at least 1, got ${batch}`);
+  const threads = values.threads === undefined
+    ? undefined
+    : integerOption("threads", values.threads);
+  const options = { backend: nodeBackend, threads, provider: values.provider };
+  const model = await loadModel(values.model ?? DEFAULT_MODEL_DIR, options);
+  const evaluator = await loadEvaluator(model, nodeBackend, options);
+  const report = await evaluate({
+    model,
+    evaluator,
+    settings,
+    samples,
+    batch,
+    onBatch: (done, total) => console.error(`eval: ${done}/${total} images`),
+  });
+  if (values.json) {
+    console.log(JSON.stringify(report));
+    return;
+  }
+  const percent = (x: number) => `${(100 * x).toFixed(1)}%`;
+  console.log(
+    [
+      `${report.scheduler}, ${report.steps} steps, cfg ${report.cfg}, ${report.samples} samples (seed ${report.seed})`,
+      `  class accuracy            ${percent(report.accuracy)}`,
+      `  Fréchet distance          ${report.frechet.toFixed(2)}`,
+      `  real-vs-real floor        ${report.frechetRealFloor.toFixed(2)}`,
+      `  classifier on real fonts  ${percent(report.classifierHeldOutAccuracy)} (held-out fonts)`,
+      `  time                      ${report.seconds.toFixed(1)} s`,
+    ].join("\n"),
+  );
+}
+
+const COMMANDS: Record<string, (args: string[]) => void | Promise<void>> = {
+  halton,
+  generate,
+  eval: evaluateCommand,
+};
 
 /**
  * Runs one command and returns the process exit code; errors become one line on stderr.

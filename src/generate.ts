@@ -62,15 +62,25 @@ export async function decodePreview(
   );
 }
 
+/** Decoded pictures with their labels, settings and tokens (before PNG encoding). */
+export interface Rendering {
+  pictures: Picture[];
+  labels: number[];
+  settings: SamplerSettings;
+  tokens: Int32Array;
+  /** Tiled previews of the intermediate steps, when asked for. */
+  frames: Picture[];
+}
+
 /**
- * Samples token grids with the model's transformer, decodes them and encodes PNGs.
+ * Samples token grids with the model's transformer and decodes them to 8-bit pictures.
  *
  * @example
  * ```ts ignore
- * const { images, settings } = await generate({ model, classes: ["seven"], settings: { seed: 3 } });
+ * const { pictures } = await render({ model, classes: ["A"], settings: { seed: 1 } });
  * ```
  */
-export async function generate(options: GenerateOptions): Promise<Generation> {
+export async function render(options: GenerateOptions): Promise<Rendering> {
   const { model, classes, onStep, signal, previewEvery = 0 } = options;
   const { manifest } = model;
   const labels = classes.map((value) => resolveClass(manifest.classes, value));
@@ -91,23 +101,32 @@ export async function generate(options: GenerateOptions): Promise<Generation> {
       await onStep?.(event);
     },
   });
-  const decoded = toPictures(await model.decoder.decode(result.tokens, result.batch));
-  // Each PNG carries what reproduces it: model, class and the settings with its own seed.
+  const pictures = toPictures(await model.decoder.decode(result.tokens, result.batch));
+  return { pictures, labels, settings: result.settings, tokens: result.tokens, frames };
+}
+
+/**
+ * Samples, decodes and encodes PNGs (each carrying the settings that reproduce it).
+ *
+ * @example
+ * ```ts ignore
+ * const { images, settings } = await generate({ model, classes: ["seven"], settings: { seed: 3 } });
+ * ```
+ */
+export async function generate(options: GenerateOptions): Promise<Generation> {
+  const { pictures, labels, settings, tokens, frames } = await render(options);
+  const { name, classes } = options.model.manifest;
   const describe = (b: number) => ({
     Software: "halton-maskgit",
-    Source: manifest.name,
-    Comment: JSON.stringify({
-      class: manifest.classes[labels[b]],
-      ...result.settings,
-      seed: result.settings.seed + b,
-    }),
+    Source: name,
+    Comment: JSON.stringify({ class: classes[labels[b]], ...settings, seed: settings.seed + b }),
   });
   return {
-    images: decoded.map((picture, b) => encodePng(picture, describe(b))),
-    grid: decoded.length > 1 ? encodePng(tile(decoded)) : undefined,
+    images: pictures.map((picture, b) => encodePng(picture, describe(b))),
+    grid: pictures.length > 1 ? encodePng(tile(pictures)) : undefined,
     gif: frames.length > 0 ? await encodeGif(frames) : undefined,
     labels,
-    settings: result.settings,
-    tokens: result.tokens,
+    settings,
+    tokens,
   };
 }

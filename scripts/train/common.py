@@ -1,0 +1,212 @@
+"""Shared pieces of the glyph model recipe: data, the VQ tokenizer, the MaskGIT
+transformer and the evaluation classifier (PyTorch 1.13, CPU)."""
+
+import json
+import math
+import os
+import time
+
+import numpy as np
+import torch
+from torch import nn
+import torch.nn.functional as F
+
+ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+DATA = os.path.join(ROOT, "data")
+RUNS = os.path.join(DATA, "runs")
+
+GRID = 16          # tokens per side (64 px / 4)
+CODEBOOK = 256     # VQ entries; the mask id is CODEBOOK
+CODE_DIM = 16
+
+
+def setup(threads=None):
+    # os.cpu_count() counts the host's CPUs; only the ones this process may use matter.
+    torch.set_num_threads(threads or len(os.sched_getaffinity(0)))
+    os.makedirs(RUNS, exist_ok=True)
+
+
+def load_glyphs():
+    """(images float32 [M, 1, 64, 64] in [-1, 1] (ink = -1), labels, font, split)."""
+    d = np.load(os.path.join(DATA, "glyphs.npz"))
+    images = torch.from_numpy(d["images"]).float().div(127.5).sub(1).unsqueeze(1)
+    return images, torch.from_numpy(d["labels"]), torch.from_numpy(d["font"]), torch.from_numpy(d["split"])
+
+
+def class_names():
+    with open(os.path.join(DATA, "glyphs.json")) as f:
+        return json.load(f)["classes"]
+
+
+class Log:
+    """Appends JSON lines to data/runs/<name>.log and echoes them."""
+
+    def __init__(self, name):
+        self.path = os.path.join(RUNS, f"{name}.log")
+        self.start = time.time()
+
+    def __call__(self, **fields):
+        fields["t"] = round(time.time() - self.start, 1)
+        line = json.dumps(fields)
+        print(line, flush=True)
+        with open(self.path, "a") as f:
+            f.write(line + "\n")
+
+
+def save_checkpoint(path, **state):
+    tmp = path + ".tmp"
+    torch.save(state, tmp)
+    os.replace(tmp, path)  # never leave a half-written checkpoint
+
+
+# ---------------------------------------------------------------- VQ tokenizer
+
+class ResBlock(nn.Module):
+    def __init__(self, ch):
+        super().__init__()
+        self.body = nn.Sequential(nn.Conv2d(ch, ch, 3, padding=1), nn.ReLU(), nn.Conv2d(ch, ch, 3, padding=1))
+
+    def forward(self, x):
+        return F.relu(x + self.body(x))
+
+
+class VQ(nn.Module):
+    """64x64x1 -> 16x16 tokens (f = 4) -> 64x64x1. l2-normalised codebook, nearest by cosine."""
+
+    def __init__(self, ch=32):
+        super().__init__()
+        self.encoder = nn.Sequential(
+            nn.Conv2d(1, ch // 2, 3, padding=1), nn.ReLU(),
+            nn.Conv2d(ch // 2, ch, 4, stride=2, padding=1), nn.ReLU(),
+            nn.Conv2d(ch, ch, 4, stride=2, padding=1), nn.ReLU(),
+            ResBlock(ch), nn.Conv2d(ch, CODE_DIM, 1),
+        )
+        self.codebook = nn.Embedding(CODEBOOK, CODE_DIM)
+        self.decoder = nn.Sequential(
+            nn.Conv2d(CODE_DIM, ch, 3, padding=1), nn.ReLU(), ResBlock(ch),
+            # Upsample + conv rather than transposed convs: faster on CPU, no checkerboard.
+            nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(ch, ch, 3, padding=1), nn.ReLU(),
+            nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(ch, ch // 2, 3, padding=1), nn.ReLU(),
+            # Linear output (a tanh here saturates on the mostly-white glyphs and stops
+            # learning); the exported decoder clamps to [-1, 1].
+            nn.Conv2d(ch // 2, 1, 3, padding=1),
+        )
+
+    def codes(self):
+        return F.normalize(self.codebook.weight, dim=1)
+
+    def encode(self, x):
+        """-> (continuous latents [B, D, h, w] l2-normalised, token ids [B, h, w])."""
+        z = F.normalize(self.encoder(x), dim=1)
+        ids = torch.einsum("bdhw,kd->bkhw", z, self.codes()).argmax(1)
+        return z, ids
+
+    def decode_ids(self, ids):
+        return self.decoder(self.codes()[ids].permute(0, 3, 1, 2))
+
+    def forward(self, x):
+        z, ids = self.encode(x)
+        q = self.codes()[ids].permute(0, 3, 1, 2)
+        commit = F.mse_loss(z, q.detach())
+        codebook = F.mse_loss(q, z.detach())
+        q = z + (q - z).detach()  # straight-through
+        return self.decoder(q), ids, commit, codebook
+
+
+class TokenDecoder(nn.Module):
+    """Export wrapper: tokens int64 [B, h, w] -> image [B, 1, 64, 64] in [-1, 1]."""
+
+    def __init__(self, vq):
+        super().__init__()
+        self.vq = vq
+
+    def forward(self, tokens):
+        return self.vq.decode_ids(tokens).clamp(-1, 1)
+
+
+# ---------------------------------------------------------------- MaskGIT transformer
+
+class Block(nn.Module):
+    """Pre-norm block with adaLN-style class modulation; attention written out (no SDPA)."""
+
+    def __init__(self, dim, heads):
+        super().__init__()
+        self.heads = heads
+        self.norm1 = nn.LayerNorm(dim, elementwise_affine=False)
+        self.qkv = nn.Linear(dim, 3 * dim)
+        self.proj = nn.Linear(dim, dim)
+        self.norm2 = nn.LayerNorm(dim, elementwise_affine=False)
+        self.mlp = nn.Sequential(nn.Linear(dim, 4 * dim), nn.GELU(), nn.Linear(4 * dim, dim))
+        self.modulation = nn.Linear(dim, 6 * dim)
+        nn.init.zeros_(self.modulation.weight)
+        nn.init.zeros_(self.modulation.bias)
+
+    def forward(self, x, c):
+        s1, b1, g1, s2, b2, g2 = self.modulation(c).unsqueeze(1).chunk(6, dim=-1)
+        b, n, d = x.shape
+        h = self.norm1(x) * (1 + s1) + b1
+        q, k, v = self.qkv(h).reshape(b, n, 3, self.heads, d // self.heads).permute(2, 0, 3, 1, 4)
+        # Contiguous operands: torch 1.13's CPU bmm is several times slower on strided views.
+        scores = q.contiguous() @ k.transpose(-2, -1).contiguous()
+        attn = torch.softmax(scores / math.sqrt(d // self.heads), dim=-1)
+        x = x + (1 + g1) * self.proj((attn @ v.contiguous()).transpose(1, 2).reshape(b, n, d))
+        h = self.norm2(x) * (1 + s2) + b2
+        return x + (1 + g2) * self.mlp(h)
+
+
+class MaskGIT(nn.Module):
+    """tokens int64 [B, N], labels int64 [B], drop_label bool [B] -> logits [B, N, CODEBOOK + 1].
+
+    As in the paper's model, the token grid is patchified by 2: each 2x2 group of tokens is
+    one position of the transformer (16x16 tokens -> 8x8 positions), its four token
+    embeddings concatenated; the head predicts the four tokens' logits again. Attention over
+    64 positions instead of 256 is what makes CPU training fast enough."""
+
+    def __init__(self, classes, dim=256, depth=6, heads=4, patch=2):
+        super().__init__()
+        self.classes, self.patch = classes, patch
+        self.side = GRID // patch
+        self.token = nn.Embedding(CODEBOOK + 1, dim // (patch * patch))
+        self.position = nn.Parameter(torch.randn(1, self.side * self.side, dim) * 0.02)
+        self.label = nn.Embedding(classes + 1, dim)  # index `classes` = no class (guidance)
+        self.blocks = nn.ModuleList(Block(dim, heads) for _ in range(depth))
+        self.norm = nn.LayerNorm(dim)
+        self.head = nn.Linear(dim, patch * patch * (CODEBOOK + 1))
+
+    def forward(self, tokens, labels, drop_label):
+        p, s = self.patch, self.side
+        labels = torch.where(drop_label, torch.full_like(labels, self.classes), labels)
+        c = self.label(labels)
+        # [B, 16*16] -> [B, 8, 2, 8, 2] -> [B, 8*8, 2*2] token ids per patch, row-major inside.
+        patches = tokens.reshape(-1, s, p, s, p).permute(0, 1, 3, 2, 4).reshape(-1, s * s, p * p)
+        x = self.token(patches).flatten(2) + self.position + c.unsqueeze(1)
+        for block in self.blocks:
+            x = block(x, c)
+        logits = self.head(self.norm(x)).reshape(-1, s, s, p, p, CODEBOOK + 1)
+        return logits.permute(0, 1, 3, 2, 4, 5).reshape(-1, GRID * GRID, CODEBOOK + 1)
+
+
+def arccos_mask_ratio(batch):
+    """MaskGIT training: share of masked tokens = arccos(u) / (pi / 2), u ~ U(0, 1)."""
+    return torch.arccos(torch.rand(batch)) / (math.pi / 2)
+
+
+# ---------------------------------------------------------------- evaluation classifier
+
+class GlyphClassifier(nn.Module):
+    """64x64 glyph -> 62 class logits; `features` is the penultimate layer (128-d)."""
+
+    def __init__(self, classes=62):
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Conv2d(1, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(32, 64, 3, padding=1), nn.BatchNorm2d(64), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(64, 128, 3, padding=1), nn.BatchNorm2d(128), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(128, 128, 3, padding=1), nn.BatchNorm2d(128), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Flatten(), nn.Linear(128 * 16, 128), nn.ReLU(),
+        )
+        self.head = nn.Linear(128, classes)
+
+    def forward(self, x):
+        features = self.body(x)
+        return self.head(features), features

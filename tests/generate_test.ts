@@ -1,13 +1,14 @@
 import pngCodec from "imagescript/png/node.js";
 import { nodeBackend } from "../src/backend/onnx-node.ts";
 import { generate } from "../src/generate.ts";
-import { DEFAULT_MODEL_DIR, loadModel } from "../src/model.ts";
+import { loadModel } from "../src/model.ts";
 import { SCHEDULER_NAMES } from "../src/scheduler/mod.ts";
 import { main } from "../main.ts";
 import { assert, assertEquals, assertNotEquals, assertRejects } from "./assert.ts";
 
 const png = pngCodec as { decode(bytes: Uint8Array): { width: number; height: number } };
-const model = await loadModel(DEFAULT_MODEL_DIR, { backend: nodeBackend, threads: 1 });
+const STANDIN = new URL("../models/tiny-random", import.meta.url).pathname;
+const model = await loadModel(STANDIN, { backend: nodeBackend, threads: 1 });
 const { image, grid } = model.manifest;
 
 Deno.test("generate: each scheduler gives PNGs of the manifest's size, reproducible by seed", async () => {
@@ -69,7 +70,7 @@ async function cli(...args: string[]) {
   console.log = (text: string) => out.push(text);
   console.error = (text: string) => err.push(text);
   try {
-    return { code: await main(["generate", "--quiet", ...args]), out, err };
+    return { code: await main(["generate", "--quiet", "--model", STANDIN, ...args]), out, err };
   } finally {
     [console.log, console.error] = [log, error];
   }
@@ -110,9 +111,9 @@ Deno.test("CLI generate: bad input exits 1 with one line naming the problem, wri
   const dir = await Deno.makeTempDir();
   const truncated = await Deno.makeTempDir();
   for (const name of ["model.json", "decoder.onnx"]) {
-    await Deno.copyFile(`${DEFAULT_MODEL_DIR}/${name}`, `${truncated}/${name}`);
+    await Deno.copyFile(`${STANDIN}/${name}`, `${truncated}/${name}`);
   }
-  const bytes = await Deno.readFile(`${DEFAULT_MODEL_DIR}/transformer.onnx`);
+  const bytes = await Deno.readFile(`${STANDIN}/transformer.onnx`);
   await Deno.writeFile(`${truncated}/transformer.onnx`, bytes.subarray(0, 5000));
   const cases: [string[], RegExp][] = [
     [["--class", "eleven"], /unknown class 'eleven'/],

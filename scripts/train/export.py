@@ -24,6 +24,16 @@ def strided(t, stride=97):
     return {"stride": stride, "values": flat[::stride].tolist(), "sum": float(flat.double().sum())}
 
 
+def affine_layer_norms(module):
+    """torch 1.13 exports a LayerNorm without weights as an invalid ONNX node: give each one
+    weight 1 and bias 0, which computes the same thing."""
+    for name, child in module.named_children():
+        if isinstance(child, torch.nn.LayerNorm) and not child.elementwise_affine:
+            setattr(module, name, torch.nn.LayerNorm(child.normalized_shape, eps=child.eps))
+        else:
+            affine_layer_norms(child)
+
+
 def sheet(images, path):
     """Glyphs [rows * 62, 64, 64] uint8 -> one PNG, a row per font, a column per class."""
     rows = images.reshape(-1, 62, 64, 64)
@@ -33,7 +43,10 @@ def sheet(images, path):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--out", default=os.path.join(ROOT, "models", "glyphs"))
-    out = os.path.normpath(parser.parse_args().out)
+    parser.add_argument("--weights", choices=["ema", "model"], default="ema",
+                        help="the EMA average (shipped) or the raw weights (for a look mid-training)")
+    args = parser.parse_args()
+    out = os.path.normpath(args.out)
     os.makedirs(os.path.join(out, "eval"), exist_ok=True)
     setup()
     torch.manual_seed(0)
@@ -44,11 +57,12 @@ def main():
     state = torch.load(os.path.join(RUNS, "transformer.pt"))
     config = state["config"]
     transformer = MaskGIT(len(classes), config["dim"], config["depth"], config["heads"])
-    transformer.load_state_dict(state["ema"])
+    transformer.load_state_dict(state[args.weights])
     classifier_state = torch.load(os.path.join(RUNS, "classifier.pt"))
     classifier = GlyphClassifier(len(classes))
     classifier.load_state_dict(classifier_state["model"])
     decoder = TokenDecoder(vq)
+    affine_layer_norms(transformer)
     for m in (vq, transformer, classifier, decoder):
         m.eval()
 

@@ -7,7 +7,7 @@ dropped (replaced by the "no class" label) 10% of the time so guidance works at 
 Resumable: data/runs/transformer.pt is rewritten every --save-every steps; the loss goes
 to data/runs/transformer.log.
 
-    /usr/bin/python3 scripts/train/transformer.py [--steps 6000] [--dim 192 --depth 6 --heads 6]
+    /usr/bin/python3 scripts/train/transformer.py [--steps 2400] [--dim 256 --depth 6 --heads 4]
 """
 
 import argparse
@@ -32,11 +32,11 @@ def tokenize(images):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--steps", type=int, default=6000)
+    parser.add_argument("--steps", type=int, default=2400)
     parser.add_argument("--batch", type=int, default=64)
-    parser.add_argument("--dim", type=int, default=192)
+    parser.add_argument("--dim", type=int, default=256)
     parser.add_argument("--depth", type=int, default=6)
-    parser.add_argument("--heads", type=int, default=6)
+    parser.add_argument("--heads", type=int, default=4)
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--save-every", type=int, default=200)
     args = parser.parse_args()

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
+import { parseArgs } from "../src/cli/options.ts";
 import { nodeBackend } from "../src/backend/onnx-node.ts";
 import { type EvalReport, evaluate, loadEvaluator } from "../src/eval/glyphs.ts";
 import { writeAtomically } from "../src/files.ts";

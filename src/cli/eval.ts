@@ -1,0 +1,63 @@
+/**
+ * `deno task eval`: class accuracy and Fréchet distance of a scheduler's images, read by the
+ * model's glyph classifier.
+ *
+ * @module
+ */
+
+import { nodeBackend } from "../backend/onnx-node.ts";
+import { evaluate, loadEvaluator } from "../eval/glyphs.ts";
+import { DEFAULT_MODEL_DIR, loadModel } from "../model.ts";
+import {
+  cliSettings,
+  integerOption,
+  parseArgs,
+  SAMPLER_OPTIONS,
+  sessionOptions,
+} from "./options.ts";
+
+/** Scores a scheduler's images and prints the report. */
+export async function evalCommand(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      ...SAMPLER_OPTIONS,
+      samples: { type: "string" },
+      batch: { type: "string" },
+      json: { type: "boolean" },
+    },
+    strict: true,
+  });
+  const settings = cliSettings(values);
+  settings.seed ??= 0;
+  const samples = values.samples === undefined ? 620 : integerOption("samples", values.samples);
+  const batch = values.batch === undefined ? 62 : integerOption("batch", values.batch);
+  if (samples < 2) throw new Error(`--samples must be at least 2, got ${samples}`);
+  if (batch < 1) throw new Error(`--batch must be at least 1, got ${batch}`);
+  const options = { backend: nodeBackend, ...sessionOptions(values) };
+  const model = await loadModel(values.model ?? DEFAULT_MODEL_DIR, options);
+  const evaluator = await loadEvaluator(model, nodeBackend, options);
+  const report = await evaluate({
+    model,
+    evaluator,
+    settings,
+    samples,
+    batch,
+    onBatch: (done, total) => console.error(`eval: ${done}/${total} images`),
+  });
+  if (values.json) {
+    console.log(JSON.stringify(report));
+    return;
+  }
+  const percent = (x: number) => `${(100 * x).toFixed(1)}%`;
+  console.log(
+    [
+      `${report.scheduler}, ${report.steps} steps, cfg ${report.cfg}, ${report.samples} samples (seed ${report.seed})`,
+      `  class accuracy            ${percent(report.accuracy)}`,
+      `  Fréchet distance          ${report.frechet.toFixed(2)}`,
+      `  real-vs-real floor        ${report.frechetRealFloor.toFixed(2)}`,
+      `  classifier on real fonts  ${percent(report.classifierHeldOutAccuracy)} (held-out fonts)`,
+      `  time                      ${report.seconds.toFixed(1)} s`,
+    ].join("\n"),
+  );
+}

@@ -1,0 +1,89 @@
+/**
+ * `deno task generate`: class labels → PNG files (plus a grid and an optional step GIF).
+ *
+ * @module
+ */
+
+import { basename, extname, join } from "node:path";
+import { nodeBackend } from "../backend/onnx-node.ts";
+import { assertWritable, type OutputFile, writeAtomically } from "../files.ts";
+import { generate } from "../generate.ts";
+import { DEFAULT_MODEL_DIR, loadModel } from "../model.ts";
+import { progressBar } from "../progress.ts";
+import {
+  cliSettings,
+  integerOption,
+  parseArgs,
+  SAMPLER_OPTIONS,
+  sessionOptions,
+} from "./options.ts";
+
+const GENERATE_OPTIONS = {
+  ...SAMPLER_OPTIONS,
+  class: { type: "string", multiple: true },
+  count: { type: "string" },
+  out: { type: "string" },
+  gif: { type: "string" },
+  quiet: { type: "boolean" },
+} as const;
+
+/** Where each image goes: a .png path names the (grid) file, anything else is a folder. */
+function outputPaths(
+  out: string,
+  stem: string,
+  count: number,
+): { images: string[]; grid?: string } {
+  if (extname(out).toLowerCase() === ".png") {
+    if (count === 1) return { images: [out] };
+    const base = out.slice(0, -4);
+    return { images: Array.from({ length: count }, (_, i) => `${base}-${i}.png`), grid: out };
+  }
+  const images = Array.from({ length: count }, (_, i) => join(out, `${stem}-${i}.png`));
+  return { images, grid: count > 1 ? join(out, `${stem}-grid.png`) : undefined };
+}
+
+/** Generates images and prints the paths written. */
+export async function generateCommand(args: string[]): Promise<void> {
+  const { values } = parseArgs({ args, options: GENERATE_OPTIONS, strict: true });
+  const settings = cliSettings(values);
+  settings.seed ??= Math.floor(Math.random() * 2 ** 31); // printed below, so any run can be repeated
+  const count = values.count === undefined ? 1 : integerOption("count", values.count);
+  if (count < 1 || count > 64) throw new Error(`--count must be from 1 to 64, got ${count}`);
+  const classes = (values.class ?? ["0"]).flatMap((c) => c.split(",")).map((c) => c.trim())
+    .flatMap((c) => Array<string>(count).fill(c));
+  const model = await loadModel(values.model ?? DEFAULT_MODEL_DIR, {
+    backend: nodeBackend,
+    ...sessionOptions(values),
+  });
+  const name = model.manifest.name;
+  const out = values.out ?? "out";
+  if (extname(out).toLowerCase() !== ".png") await Deno.mkdir(out, { recursive: true });
+  const scheduler = settings.scheduler ?? model.manifest.defaults.scheduler ?? "halton";
+  const paths = outputPaths(out, `${name}-${scheduler}-seed${settings.seed}`, classes.length);
+  if (values.gif !== undefined && extname(values.gif).toLowerCase() !== ".gif") {
+    throw new Error(`--gif must name a .gif file, got '${values.gif}'`);
+  }
+  await assertWritable(
+    [...paths.images, ...(paths.grid ? [paths.grid] : []), values.gif ?? []].flat(),
+  );
+
+  const result = await generate({
+    model,
+    classes,
+    settings,
+    onStep: values.quiet ? undefined : progressBar(`${name} ${scheduler}`),
+    previewEvery: values.gif === undefined ? 0 : 1,
+  });
+  const files: OutputFile[] = result.images.map((bytes, i) => ({ path: paths.images[i], bytes }));
+  if (paths.grid && result.grid) files.push({ path: paths.grid, bytes: result.grid });
+  if (values.gif !== undefined && result.gif) files.push({ path: values.gif, bytes: result.gif });
+  await writeAtomically(files);
+  const { seed, steps } = result.settings;
+  if (!values.quiet) {
+    console.error(
+      `${basename(model.dir)}: ${classes.length} image(s), ${result.settings.scheduler}, ` +
+        `${steps} steps, seed ${seed} (image b used seed ${seed} + b)`,
+    );
+  }
+  for (const file of files) console.log(file.path);
+}

@@ -16,7 +16,7 @@ commands:
   eval              score a scheduler's images with the model's glyph classifier
 
 generate options:
-  --model DIR              model folder (default: models/tiny-random)
+  --model DIR              model folder (default: models/glyphs)
   --class C                class name or index; repeat or comma-separate for a batch
   --count K                images per class (default 1)
   --seed S                 seed of the first image; image b uses S + b (default: random, printed)

@@ -17,7 +17,7 @@ export { ModelError };
 export const MANIFEST_FORMAT = "halton-maskgit/model@1";
 
 /** The folder `deno task generate` uses when no `--model` is given. */
-export const DEFAULT_MODEL_DIR: string = new URL("../models/tiny-random", import.meta.url).pathname;
+export const DEFAULT_MODEL_DIR: string = new URL("../models/glyphs", import.meta.url).pathname;
 
 /** `model.json`: what a model folder holds and how to sample from it. */
 export interface Manifest {

@@ -1,0 +1,77 @@
+/**
+ * The shipped glyph model: ONNX Runtime matches PyTorch, `generate` draws the glyph asked
+ * for, and `deno task eval` scores well above chance (a reduced sample count for CI).
+ */
+import { nodeBackend } from "../src/backend/onnx-node.ts";
+import { evaluate, loadEvaluator } from "../src/eval/glyphs.ts";
+import { render } from "../src/generate.ts";
+import { DEFAULT_MODEL_DIR, loadModel } from "../src/model.ts";
+import { main } from "../main.ts";
+import { assert, assertEquals } from "./assert.ts";
+import { assertModelMatchesReference } from "./reference.ts";
+
+const GLYPHS = new URL("../models/glyphs", import.meta.url).pathname;
+const model = await loadModel(GLYPHS, { backend: nodeBackend });
+const evaluator = await loadEvaluator(model, nodeBackend);
+
+Deno.test("glyphs is the default model and its manifest has the 62 classes", () => {
+  assertEquals(DEFAULT_MODEL_DIR, GLYPHS);
+  assertEquals(
+    model.manifest.classes.join(""),
+    "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz",
+  );
+  assertEquals([model.manifest.grid, model.manifest.image.channels], [16, 1]);
+});
+
+Deno.test("ONNX Runtime reproduces the PyTorch outputs recorded at export", async () => {
+  await assertModelMatchesReference(model);
+});
+
+Deno.test("the classifier reads real held-out fonts well, and generated glyphs as asked", async () => {
+  assert(evaluator.heldOutAccuracy >= 0.9, `held-out accuracy ${evaluator.heldOutAccuracy}`);
+  // The README's first command: --class A --seed 1.
+  const { pictures } = await render({ model, classes: ["A"], settings: { seed: 1 } });
+  const { predictions } = await evaluator.classify(pictures);
+  assertEquals(model.manifest.classes[predictions[0]], "A");
+});
+
+Deno.test("eval: Halton images are mostly read as their class (reduced sample count)", async () => {
+  const report = await evaluate({
+    model,
+    evaluator,
+    samples: 62,
+    settings: { steps: 16, seed: 0 },
+  });
+  assertEquals([report.scheduler, report.steps, report.samples], ["halton", 16, 62]);
+  assert(report.accuracy >= 0.6, `accuracy ${report.accuracy} (chance is 1/62)`);
+  assert(Number.isFinite(report.frechet) && report.frechet > 0);
+  assert(report.frechetRealFloor < report.frechet * 2);
+});
+
+Deno.test("deno task eval --json prints one JSON object with the report's fields", async () => {
+  const printed: string[] = [];
+  const [log, error] = [console.log, console.error];
+  console.log = (text: string) => printed.push(text);
+  console.error = () => {};
+  try {
+    const code = await main([
+      "eval",
+      "--scheduler",
+      "random",
+      "--steps",
+      "4",
+      "--samples",
+      "8",
+      "--json",
+    ]);
+    assertEquals(code, 0);
+  } finally {
+    [console.log, console.error] = [log, error];
+  }
+  assertEquals(printed.length, 1);
+  const report = JSON.parse(printed[0]);
+  for (const key of ["accuracy", "frechet", "samples", "scheduler", "steps", "frechetRealFloor"]) {
+    assert(key in report, key);
+  }
+  assertEquals([report.scheduler, report.steps, report.samples], ["random", 4, 8]);
+});

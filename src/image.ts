@@ -20,6 +20,7 @@ export interface Picture {
 }
 
 const png = pngCodec as {
+  decode(bytes: Uint8Array): { width: number; height: number; pixels: Uint8Array };
   encode(
     data: Uint8Array,
     options: {
@@ -74,6 +75,22 @@ export function toPictures({ data, batch, channels, height, width }: ImageBatch)
 export function encodePng(picture: Picture, text?: Record<string, string>): Uint8Array {
   const { width, height, channels, pixels } = picture;
   return png.encode(pixels, { width, height, channels, level: 6, text });
+}
+
+/**
+ * Decodes a PNG to RGBA pixels (4 bytes per pixel, whatever the file's channels).
+ *
+ * @example
+ * ```ts
+ * import { decodePng, encodePng } from "./image.ts";
+ * const bytes = encodePng({ width: 1, height: 1, channels: 1, pixels: Uint8Array.of(7) });
+ * decodePng(bytes).pixels; // Uint8Array [7, 7, 7, 255]
+ * ```
+ */
+export function decodePng(
+  bytes: Uint8Array,
+): { width: number; height: number; pixels: Uint8Array } {
+  return png.decode(bytes);
 }
 
 /**

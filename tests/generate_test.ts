@@ -1,12 +1,11 @@
-import pngCodec from "imagescript/png/node.js";
 import { nodeBackend } from "../src/backend/onnx-node.ts";
 import { generate } from "../src/generate.ts";
+import { decodePng } from "../src/image.ts";
 import { loadModel } from "../src/model.ts";
 import { SCHEDULER_NAMES } from "../src/scheduler/mod.ts";
 import { main } from "../main.ts";
 import { assert, assertEquals, assertNotEquals, assertRejects } from "./assert.ts";
 
-const png = pngCodec as { decode(bytes: Uint8Array): { width: number; height: number } };
 const STANDIN = new URL("../models/tiny-random", import.meta.url).pathname;
 const model = await loadModel(STANDIN, { backend: nodeBackend, threads: 1 });
 const { image, grid } = model.manifest;
@@ -17,8 +16,8 @@ Deno.test("generate: each scheduler gives PNGs of the manifest's size, reproduci
       generate({ model, classes: ["one", 7], settings: { scheduler, seed } });
     const a = await run(3);
     assertEquals(a.images.length, 2);
-    for (const bytes of [...a.images, a.grid!]) assert(png.decode(bytes));
-    const decoded = png.decode(a.images[0]);
+    for (const bytes of [...a.images, a.grid!]) assert(decodePng(bytes));
+    const decoded = decodePng(a.images[0]);
     assertEquals([decoded.width, decoded.height], [image.width, image.height]);
     assertEquals(a.labels, [1, 7]);
     assertEquals(a.settings.steps, model.manifest.defaults.steps);
@@ -86,7 +85,7 @@ Deno.test("CLI generate: writes the PNG, same seed â†’ same bytes, other seed â†
   const [a, b, c] = ["a", "b", "c"].map((n) => Deno.readFileSync(`${dir}/${n}.png`));
   assertEquals(a, b);
   assertNotEquals(a, c);
-  const decoded = png.decode(a);
+  const decoded = decodePng(a);
   assertEquals([decoded.width, decoded.height], [image.width, image.height]);
 
   const batch = await cli(

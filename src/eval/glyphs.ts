@@ -9,19 +9,14 @@
  */
 
 import type { InferenceSession } from "onnxruntime-common";
-import pngCodec from "imagescript/png/node.js";
 import { checkSignature, type OnnxBackend, type SessionOptions } from "../backend/onnx.ts";
 import { render } from "../generate.ts";
-import type { Picture } from "../image.ts";
+import { decodePng, type Picture } from "../image.ts";
 import type { Model } from "../model.ts";
 import { ModelError } from "../model_error.ts";
 import type { StepEvent } from "../sampler.ts";
 import type { SettingsInput } from "../settings.ts";
 import { frechetDistance, type Moments, moments } from "./frechet.ts";
-
-const png = pngCodec as {
-  decode(bytes: Uint8Array): { width: number; height: number; pixels: Uint8Array };
-};
 
 const SIDE = 64;
 
@@ -51,7 +46,7 @@ async function readSheet(
 ): Promise<{ pictures: Picture[]; labels: number[] }> {
   let decoded;
   try {
-    decoded = png.decode(await Deno.readFile(path));
+    decoded = decodePng(await Deno.readFile(path));
   } catch (error) {
     throw new ModelError(path, `cannot be read as a PNG (${(error as Error).message})`);
   }

@@ -5,8 +5,15 @@
  * @module
  */
 
-import { type Decoder, type OnnxBackend, onnxDecoder, onnxPredictor } from "./backend/onnx.ts";
-import { checkSignature, type SessionOptions } from "./backend/onnx.ts";
+import type { InferenceSession } from "onnxruntime-common";
+import {
+  checkSignature,
+  type Decoder,
+  type OnnxBackend,
+  onnxDecoder,
+  onnxPredictor,
+  type SessionOptions,
+} from "./backend/onnx.ts";
 import { ModelError } from "./model_error.ts";
 import type { Predictor } from "./sampler.ts";
 import { resolveSettings, SettingError, type SettingsInput } from "./settings.ts";
@@ -46,6 +53,7 @@ export interface Manifest {
 
 /** A loaded model: its manifest and ready-to-run sessions. */
 export interface Model {
+  /** The folder, without a trailing slash. */
   dir: string;
   manifest: Manifest;
   predictor: Predictor;
@@ -164,6 +172,27 @@ async function readBytes(path: string): Promise<Uint8Array> {
   }
 }
 
+/**
+ * Reads an ONNX file and opens a session on it; a missing, unreadable or unusable file (or
+ * an unavailable execution provider) becomes a {@link ModelError} naming the file.
+ *
+ * @example
+ * ```ts ignore
+ * const session = await openSession("models/glyphs/eval/classifier.onnx", { backend: nodeBackend });
+ * ```
+ */
+export async function openSession(path: string, options: LoadOptions): Promise<InferenceSession> {
+  const bytes = await readBytes(path);
+  try {
+    return await options.backend.createSession(bytes, options);
+  } catch (error) {
+    const reason = (error as Error).message;
+    throw /provider/.test(reason)
+      ? new ModelError(path, reason)
+      : new ModelError(path, `is not a usable ONNX model (${reason})`);
+  }
+}
+
 /** Options for {@link loadModel}. */
 export interface LoadOptions extends SessionOptions {
   backend: OnnxBackend;
@@ -180,8 +209,9 @@ export interface LoadOptions extends SessionOptions {
  * const model = await loadModel("models/tiny-random", { backend: nodeBackend, threads: 2 });
  * ```
  */
-export async function loadModel(dir: string, options: LoadOptions): Promise<Model> {
-  const manifestPath = `${dir.replace(/\/+$/, "")}/model.json`;
+export async function loadModel(folder: string, options: LoadOptions): Promise<Model> {
+  const dir = folder.replace(/\/+$/, "");
+  const manifestPath = `${dir}/model.json`;
   try {
     if (!(await Deno.stat(dir)).isDirectory) throw new ModelError(dir, "is not a folder");
   } catch (error) {
@@ -196,16 +226,8 @@ export async function loadModel(dir: string, options: LoadOptions): Promise<Mode
   const tokens = grid * grid;
 
   const open = async (name: string) => {
-    const path = `${dir.replace(/\/+$/, "")}/${name}`;
-    const bytes = await readBytes(path);
-    try {
-      return { path, session: await options.backend.createSession(bytes, options) };
-    } catch (error) {
-      const reason = (error as Error).message;
-      throw /provider/.test(reason)
-        ? new ModelError(path, reason)
-        : new ModelError(path, `is not a usable ONNX model (${reason})`);
-    }
+    const path = `${dir}/${name}`;
+    return { path, session: await openSession(path, options) };
   };
   const transformer = await open(manifest.files.transformer);
   checkSignature(transformer.session, transformer.path, [

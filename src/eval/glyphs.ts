@@ -8,11 +8,10 @@
  * @module
  */
 
-import type { InferenceSession } from "onnxruntime-common";
 import { checkSignature, type OnnxBackend, type SessionOptions } from "../backend/onnx.ts";
 import { render } from "../generate.ts";
 import { decodePng, type Picture } from "../image.ts";
-import type { Model } from "../model.ts";
+import { type Model, openSession } from "../model.ts";
 import { ModelError } from "../model_error.ts";
 import type { StepEvent } from "../sampler.ts";
 import type { SettingsInput } from "../settings.ts";
@@ -93,18 +92,10 @@ export async function loadEvaluator(
   backend: OnnxBackend,
   options: SessionOptions = {},
 ): Promise<Evaluator> {
-  const dir = `${model.dir.replace(/\/+$/, "")}/eval`;
+  const dir = `${model.dir}/eval`;
   const classes = model.manifest.classes.length;
   const path = `${dir}/classifier.onnx`;
-  let session: InferenceSession;
-  try {
-    session = await backend.createSession(await Deno.readFile(path), options);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) {
-      throw new ModelError(path, "file not found (this model ships no evaluation classifier)");
-    }
-    throw new ModelError(path, `is not a usable ONNX model (${(error as Error).message})`);
-  }
+  const session = await openSession(path, { backend, ...options });
   checkSignature(
     session,
     path,

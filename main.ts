@@ -4,9 +4,17 @@
  * @module
  */
 
-import { evalCommand } from "./src/cli/eval.ts";
-import { generateCommand } from "./src/cli/generate.ts";
-import { halton } from "./src/cli/halton.ts";
+import { type Knob, KNOBS } from "./src/knobs.ts";
+
+// Each knob as "  --top-k K   help", the metavariable taken from the help's "K" where it has one.
+const KNOB_USAGE = KNOBS.map((knob) => {
+  const flag = knob.kind === "boolean" ? `--${knob.name}` : `--${knob.name} ${metavar(knob)}`;
+  return `  ${flag.padEnd(25)}${knob.help}`;
+}).join("\n");
+
+function metavar(knob: Knob): string {
+  return { integer: "N", number: "X", string: "NAME" }[knob.kind as "integer"];
+}
 
 const USAGE = `usage: deno task <command> [options]
 
@@ -19,29 +27,21 @@ generate options:
   --model DIR              model folder (default: models/glyphs)
   --class C                class name or index; repeat or comma-separate for a batch
   --count K                images per class (default 1)
-  --seed S                 seed of the first image; image b uses S + b (default: random, printed)
-  --scheduler NAME         halton | confidence | random
-  --steps S                number of steps, 1…N
-  --cfg W                  classifier-free guidance weight (0 = off)
-  --temperature T          softmax temperature (start; also the end unless --temperature-end)
-  --temperature-end T      temperature at the last step
-  --temperature-power P    exponent applied to the temperature
-  --temperature-warmup K   double the temperature during the first K steps
-  --top-k K                sample among the K most likely tokens (0 = all)
-  --randomize              Halton: roll the order by a random offset per image
-  --count-mode M           Confidence: arccos | cosine | linear | square | root
-  --noise M                Confidence: linear | warm_up | random | none
-  --noise-temperature R    Confidence: Gumbel noise scale
+${KNOB_USAGE}
   --out PATH               a .png file, or a folder (default: out/)
   --gif FILE               also write an animated GIF of the steps
   --threads N              ONNX Runtime intra-op threads (default: all cores)
   --provider NAME          ONNX Runtime execution provider (default: cpu)
   --quiet                  no progress bar or summary on stderr`;
 
-const COMMANDS: Record<string, (args: string[]) => void | Promise<void>> = {
-  halton,
-  generate: generateCommand,
-  eval: evalCommand,
+type Command = (args: string[]) => void | Promise<void>;
+
+// Loaded on demand, so `halton` runs without the permissions ONNX Runtime's native addon needs.
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  halton: async () => (await import("./src/cli/halton.ts")).halton,
+  generate: async () => (await import("./src/cli/generate.ts")).generateCommand,
+  eval: async () => (await import("./src/cli/eval.ts")).evalCommand,
+  serve: async () => (await import("./src/cli/serve.ts")).serveCommand,
 };
 
 /**
@@ -61,7 +61,7 @@ export async function main(argv: string[]): Promise<number> {
     return name && name !== "--help" ? 2 : 0;
   }
   try {
-    await command(args);
+    await (await command())(args);
     return 0;
   } catch (error) {
     // One line: the first line of the message (parseArgs adds hints on further lines).

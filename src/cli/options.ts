@@ -9,6 +9,7 @@
 
 import { parseArgs } from "node:util";
 import type { SessionOptions } from "../backend/onnx.ts";
+import { KNOBS, knobSettings } from "../knobs.ts";
 import type { SettingsInput } from "../settings.ts";
 
 export { parseArgs };
@@ -31,57 +32,31 @@ export function numberOption(name: string, value: string): number {
   return number;
 }
 
+type KnobOption = { type: "string" } | { type: "boolean" };
+
 /** The sampler and ONNX Runtime options of `generate` and `eval`. */
 export const SAMPLER_OPTIONS = {
   model: { type: "string" },
-  seed: { type: "string" },
-  scheduler: { type: "string" },
-  steps: { type: "string" },
-  cfg: { type: "string" },
-  temperature: { type: "string" },
-  "temperature-end": { type: "string" },
-  "temperature-power": { type: "string" },
-  "temperature-warmup": { type: "string" },
-  "top-k": { type: "string" },
-  randomize: { type: "boolean" },
-  "count-mode": { type: "string" },
-  noise: { type: "string" },
-  "noise-temperature": { type: "string" },
   threads: { type: "string" },
   provider: { type: "string" },
+  ...Object.fromEntries(
+    KNOBS.map((knob): [string, KnobOption] => [
+      knob.name,
+      knob.kind === "boolean" ? { type: "boolean" } : { type: "string" },
+    ]),
+  ),
 } as const;
 
 type Values = Record<string, string | boolean | string[] | undefined>;
 
 /** The sampler settings the command line asks for (only the knobs it names). */
 export function cliSettings(values: Values): SettingsInput {
-  const text = (name: string) => values[name] as string | undefined;
-  const number = (name: string) =>
-    text(name) === undefined ? undefined : numberOption(name, text(name)!);
-  const integer = (name: string) =>
-    text(name) === undefined ? undefined : integerOption(name, text(name));
-  const start = number("temperature");
-  const settings: SettingsInput = {
-    scheduler: text("scheduler") as SettingsInput["scheduler"],
-    steps: integer("steps"),
-    seed: integer("seed"),
-    cfg: number("cfg"),
-    topK: integer("top-k"),
-    randomize: values.randomize as boolean | undefined,
-    countMode: text("count-mode") as SettingsInput["countMode"],
-    noise: text("noise") as SettingsInput["noise"],
-    noiseTemperature: number("noise-temperature"),
-    temperature: {
-      start,
-      end: number("temperature-end") ?? start,
-      power: number("temperature-power"),
-      warmup: integer("temperature-warmup"),
-    },
-  };
-  // Unset knobs must not hide the model's defaults.
-  const prune = (o: object) =>
-    Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
-  return { ...prune(settings), temperature: prune(settings.temperature!) } as SettingsInput;
+  return knobSettings((knob) => {
+    const value = values[knob.name] as string | boolean | undefined;
+    if (value === undefined || typeof value === "boolean") return value;
+    if (knob.kind === "integer") return integerOption(knob.name, value);
+    return knob.kind === "number" ? numberOption(knob.name, value) : value;
+  });
 }
 
 /** ONNX Runtime session options from `--threads` and `--provider`. */

@@ -1,0 +1,163 @@
+/**
+ * `GET /openapi.json`: the API described in OpenAPI 3.1, its sampler knobs taken from the
+ * same table the server validates with.
+ *
+ * @module
+ */
+
+import { Hono } from "hono";
+import { apiName, type Knob, KNOBS } from "../src/knobs.ts";
+import type { GenerationService } from "../src/server/service.ts";
+
+const KIND_SCHEMA: Record<Knob["kind"], object> = {
+  integer: { type: "integer", minimum: 0 },
+  number: { type: "number" },
+  string: { type: "string" },
+  boolean: { type: "boolean" },
+};
+
+const ERROR = {
+  description: "An error; `field` names the request field at fault when there is one.",
+  content: {
+    "application/json": {
+      schema: {
+        type: "object",
+        required: ["error"],
+        properties: { error: { type: "string" }, field: { type: "string" } },
+      },
+    },
+  },
+};
+
+/**
+ * The OpenAPI document for a server with these limits.
+ *
+ * @example
+ * ```ts ignore
+ * openApiDocument(service).paths["/v1/generate"]; // { post: … }
+ * ```
+ */
+export function openApiDocument(service: GenerationService) {
+  const request = {
+    type: "object",
+    required: ["class"],
+    additionalProperties: false,
+    properties: {
+      model: { type: "string", description: "model name (GET /v1/models); default: the first" },
+      class: {
+        oneOf: [{ type: "string" }, { type: "integer", minimum: 0 }],
+        description: "class name, or index into the model's classes",
+      },
+      count: {
+        type: "integer",
+        minimum: 1,
+        maximum: service.maxCount,
+        description: "images to generate; image b uses seed + b",
+      },
+      ...Object.fromEntries(
+        KNOBS.map((knob) => [apiName(knob), { ...KIND_SCHEMA[knob.kind], description: knob.help }]),
+      ),
+    },
+  };
+  const generation = {
+    type: "object",
+    properties: {
+      model: { type: "string" },
+      class: { type: "string" },
+      label: { type: "integer" },
+      seed: { type: "integer", description: "seed of image 0; repeat it to get the same images" },
+      settings: { type: "object", description: "every sampler knob as used" },
+      images: { type: "array", items: { type: "string", contentEncoding: "base64" } },
+    },
+  };
+  const errors = {
+    "400": ERROR,
+    "404": ERROR,
+    "413": ERROR,
+    "415": ERROR,
+    "429": { ...ERROR, description: "Queue full; retry after the Retry-After header's seconds." },
+    "503": { ...ERROR, description: "Timed out, or shutting down." },
+  };
+  const body = { required: true, content: { "application/json": { schema: request } } };
+  return {
+    openapi: "3.1.0",
+    info: {
+      title: "halton-maskgit",
+      version: "0.1.0",
+      description: "Class-conditional image generation with MaskGIT and the Halton scheduler.",
+    },
+    paths: {
+      "/health": { get: { summary: "Process alive", responses: { "200": { description: "ok" } } } },
+      "/ready": {
+        get: {
+          summary: "Models loaded and accepting work",
+          responses: { "200": { description: "ready" }, "503": { description: "shutting down" } },
+        },
+      },
+      "/metrics": {
+        get: { summary: "Prometheus metrics", responses: { "200": { description: "text" } } },
+      },
+      "/v1/models": {
+        get: {
+          summary: "Loaded models and their defaults",
+          responses: { "200": { description: "models" } },
+        },
+      },
+      "/v1/generate": {
+        post: {
+          summary: "Generate images",
+          requestBody: body,
+          responses: {
+            "200": {
+              description:
+                "A PNG (several images: tiled into one), or JSON with `Accept: application/json`. " +
+                "The `x-seed` header gives the seed used.",
+              content: {
+                "image/png": { schema: { type: "string", contentMediaType: "image/png" } },
+                "application/json": { schema: generation },
+              },
+            },
+            ...errors,
+          },
+        },
+      },
+      "/v1/generate/stream": {
+        post: {
+          summary: "Generate with progress as Server-Sent Events",
+          description:
+            "Events: `start` {model, class, seed, steps, tokens, queued}; `step` {step, steps, " +
+            "known, tokens, preview?} where preview is a base64 PNG every `preview_every` steps; `done` " +
+            "(the JSON of /v1/generate); `error` {error, status}.",
+          requestBody: {
+            ...body,
+            content: {
+              "application/json": {
+                schema: {
+                  ...request,
+                  properties: {
+                    ...request.properties,
+                    preview_every: { type: "integer", minimum: 0, description: "0 = no previews" },
+                  },
+                },
+              },
+            },
+          },
+          responses: { "200": { description: "text/event-stream" }, ...errors },
+        },
+      },
+    },
+  };
+}
+
+/**
+ * `GET /openapi.json`.
+ *
+ * @example
+ * ```ts ignore
+ * app.route("/", openApiRoutes(service));
+ * ```
+ */
+export function openApiRoutes(service: GenerationService): Hono {
+  const document = openApiDocument(service);
+  return new Hono().get("/openapi.json", (c) => c.json(document));
+}

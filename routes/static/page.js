@@ -1,0 +1,149 @@
+// The web page's script: fills the form from GET /v1/models and runs generations through
+// POST /v1/generate/stream, showing each step's preview as it arrives.
+
+const $ = (id) => document.getElementById(id);
+let models = [];
+
+function showError(message) {
+  $("error").textContent = message;
+}
+
+function currentModel() {
+  return models.find((m) => m.name === $("model").value) ?? models[0];
+}
+
+function fillModel() {
+  const model = currentModel();
+  $("class").replaceChildren(
+    ...model.classes.map((name, i) => new Option(`${name} (${i})`, name)),
+  );
+  $("steps").max = model.tokens;
+  $("steps").placeholder = model.defaults.steps;
+  $("cfg").placeholder = model.defaults.cfg;
+  $("temperature").placeholder = +model.defaults.temperature.start.toFixed(3);
+  $("scheduler").value = model.defaults.scheduler;
+}
+
+/** The request body: only the knobs the user filled in, so the model's defaults apply. */
+function requestBody(scheduler) {
+  const body = { model: $("model").value, class: $("class").value, scheduler };
+  for (const name of ["steps", "seed", "preview_every"]) {
+    const value = $(name === "preview_every" ? "preview-every" : name).value;
+    if (value !== "") body[name] = parseInt(value, 10);
+  }
+  for (const name of ["cfg", "temperature"]) {
+    const value = $(name).value;
+    if (value !== "") body[name] = parseFloat(value);
+  }
+  return body;
+}
+
+/** Parses a Server-Sent Events body into { event, data } objects. */
+async function* serverEvents(response) {
+  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    buffer += value;
+    let end;
+    while ((end = buffer.indexOf("\n\n")) >= 0) {
+      const block = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      let event = "message";
+      let data = "";
+      for (const line of block.split("\n")) {
+        if (line.startsWith("event:")) event = line.slice(6).trim();
+        else if (line.startsWith("data:")) data += line.slice(5).trim();
+      }
+      if (data) yield { event, data: JSON.parse(data) };
+    }
+  }
+}
+
+function card(title) {
+  const figure = document.createElement("figure");
+  figure.className = "result";
+  const heading = document.createElement("strong");
+  heading.textContent = title;
+  const progress = document.createElement("progress");
+  progress.value = 0;
+  const image = document.createElement("img");
+  image.alt = `${title}: waiting`;
+  const caption = document.createElement("figcaption");
+  caption.textContent = "queued…";
+  figure.append(heading, progress, image, caption);
+  $("results").append(figure);
+  return { figure, progress, image, caption };
+}
+
+/** Runs one streamed generation into a new card; resolves when it ends. */
+async function run(scheduler, title = scheduler) {
+  const view = card(title);
+  const response = await fetch("/v1/generate/stream", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(requestBody(scheduler)),
+  });
+  if (!response.ok) {
+    const { error } = await response.json();
+    view.figure.remove();
+    throw new Error(error);
+  }
+  for await (const { event, data } of serverEvents(response)) {
+    if (event === "start") {
+      view.progress.max = data.steps;
+      view.caption.textContent = `class ${data.class}, seed ${data.seed}, ${data.steps} steps`;
+    } else if (event === "step") {
+      view.progress.value = data.step;
+      view.caption.textContent =
+        `step ${data.step} of ${data.steps}: ${data.known} of ${data.tokens} tokens known`;
+      if (data.preview) view.image.src = `data:image/png;base64,${data.preview}`;
+    } else if (event === "done") {
+      view.image.src = `data:image/png;base64,${data.images[0]}`;
+      view.image.alt = `${title}: ${data.class}`;
+      view.figure.dataset.done = "true";
+      view.caption.textContent = `${data.settings.scheduler}, ${data.settings.steps} steps, ` +
+        `cfg ${data.settings.cfg}, seed ${data.seed} — class ${data.class}`;
+    } else if (event === "error") {
+      view.caption.textContent = `failed: ${data.error}`;
+      throw new Error(data.error);
+    }
+  }
+}
+
+async function withButtonsDisabled(work) {
+  showError("");
+  for (const button of document.querySelectorAll("button")) button.disabled = true;
+  try {
+    await work();
+  } catch (error) {
+    showError(error.message);
+  } finally {
+    for (const button of document.querySelectorAll("button")) button.disabled = false;
+  }
+}
+
+$("form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  withButtonsDisabled(() => run($("scheduler").value));
+});
+
+$("compare").addEventListener("click", () => {
+  // One seed for all three, so only the scheduler differs.
+  if ($("seed").value === "") $("seed").value = Math.floor(Math.random() * 1e6);
+  $("results").replaceChildren();
+  withButtonsDisabled(() =>
+    Promise.all(["halton", "confidence", "random"].map((scheduler) => run(scheduler)))
+  );
+});
+
+$("model").addEventListener("change", fillModel);
+
+try {
+  ({ models } = await (await fetch("/v1/models")).json());
+  $("model").replaceChildren(...models.map((m) => new Option(m.name, m.name)));
+  fillModel();
+} catch (error) {
+  showError(`cannot list the models: ${error.message}`);
+}

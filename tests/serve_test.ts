@@ -1,0 +1,107 @@
+// The serve command as a process: start-up errors, and SIGTERM finishing in-flight work.
+import { assert, assertEquals } from "./assert.ts";
+
+const ROOT = new URL("..", import.meta.url).pathname;
+const STANDIN = `${ROOT}models/tiny-random`;
+const PERMISSIONS = ["--allow-read", "--allow-net", "--allow-ffi", "--allow-env", "--allow-sys"];
+
+function deno(args: string[], stdout: "piped" | "null" = "piped") {
+  return new Deno.Command(Deno.execPath(), {
+    args,
+    cwd: ROOT,
+    stdout,
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  });
+}
+
+/** Starts `main.ts serve` on a free port; resolves once it listens. */
+async function startServer(extra: string[] = []) {
+  const process = deno(
+    ["run", "--unstable-no-legacy-abort", ...PERMISSIONS, "main.ts", "serve"]
+      .concat(["--port", "0", "--model", STANDIN, ...extra]),
+    "null",
+  ).spawn();
+  const lines = process.stderr.pipeThrough(new TextDecoderStream()).getReader();
+  let log = "";
+  while (!/listening on (http:\S+)/.test(log)) {
+    const { value, done } = await lines.read();
+    if (done) throw new Error(`server did not start: ${log}`);
+    log += value;
+  }
+  const url = log.match(/listening on (http:\S+)/)![1];
+  const rest = (async () => {
+    for (let chunk = await lines.read(); !chunk.done; chunk = await lines.read()) {
+      log += chunk.value;
+    }
+    return log;
+  })();
+  return { process, url, log: () => rest };
+}
+
+Deno.test("serve: SIGTERM stops accepting, finishes the running generation, exits 0", async () => {
+  const server = await startServer();
+  const ready = await fetch(`${server.url}ready`);
+  assertEquals((await ready.json()).status, "ready");
+  const running = fetch(`${server.url}v1/generate`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ class: 1, seed: 3, steps: 256, count: 4 }),
+  });
+  // Wait until the generation has started, then ask the server to stop.
+  for (;;) {
+    const metrics = await (await fetch(`${server.url}metrics`)).text();
+    if (metrics.includes("maskgit_in_flight 1")) break;
+  }
+  server.process.kill("SIGTERM");
+  const response = await running;
+  assertEquals(response.status, 200);
+  assertEquals(response.headers.get("content-type"), "image/png");
+  assert((await response.arrayBuffer()).byteLength > 100);
+  const status = await server.process.status;
+  assertEquals(status.code, 0);
+  assert((await server.log()).includes("shutting down: finishing 1 generation(s)"));
+});
+
+Deno.test("serve: a model folder that cannot load stops start-up with one line", async () => {
+  const broken = await Deno.makeTempDir();
+  try {
+    await Deno.copyFile(`${STANDIN}/model.json`, `${broken}/model.json`);
+    await Deno.writeFile(`${broken}/transformer.onnx`, new Uint8Array([1, 2, 3]));
+    for (
+      const [folder, message] of [
+        ["/nonexistent/model", "/nonexistent/model: model folder not found"],
+        [broken, `${broken}/transformer.onnx: is not a usable ONNX model`],
+      ]
+    ) {
+      const result = await deno(["run", ...PERMISSIONS, "main.ts", "serve", "--model", folder])
+        .output();
+      const stderr = new TextDecoder().decode(result.stderr).trim();
+      assertEquals(result.code, 1);
+      assertEquals(stderr.split("\n").length, 1, stderr);
+      assert(stderr.startsWith(`error: ${message}`), stderr);
+    }
+  } finally {
+    await Deno.remove(broken, { recursive: true });
+  }
+});
+
+Deno.test("serve: bad options are refused before anything loads", async () => {
+  const cases: [string[], string][] = [
+    [["--port", "70000"], "--port must be from 0 to 65535"],
+    [["--concurrency", "0"], "--concurrency must be at least 1"],
+    [["--timeout", "soon"], "--timeout must be a positive integer"],
+    [["--colour", "red"], "Unknown option '--colour'"],
+  ];
+  for (const [args, message] of cases) {
+    const result = await deno(["run", ...PERMISSIONS, "main.ts", "serve", ...args]).output();
+    assertEquals(result.code, 1);
+    assert(new TextDecoder().decode(result.stderr).includes(message), message);
+  }
+});
+
+Deno.test("halton needs no permissions (ONNX Runtime is loaded only by commands that use it)", async () => {
+  const result = await deno(["run", "main.ts", "halton", "--grid", "4"]).output();
+  assertEquals(result.code, 0, new TextDecoder().decode(result.stderr));
+  assertEquals(JSON.parse(new TextDecoder().decode(result.stdout)).length, 16);
+});

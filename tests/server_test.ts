@@ -1,0 +1,353 @@
+import { Buffer } from "node:buffer";
+import { main } from "../main.ts";
+import { createApp } from "../routes/app.ts";
+import { nodeBackend } from "../src/backend/onnx-node.ts";
+import { decodePng } from "../src/image.ts";
+import { apiName, KNOBS } from "../src/knobs.ts";
+import { loadModel, type Model } from "../src/model.ts";
+import { GenerationService, type ServiceLimits } from "../src/server/service.ts";
+import { assert, assertEquals } from "./assert.ts";
+
+const STANDIN = new URL("../models/tiny-random", import.meta.url).pathname;
+const model = await loadModel(STANDIN, { backend: nodeBackend, threads: 1 });
+const N = model.manifest.grid ** 2;
+
+/** The stand-in, slowed down and counting its forward passes. */
+function slowModel(ms: number): Model & { calls: () => number } {
+  let calls = 0;
+  return {
+    ...model,
+    calls: () => calls,
+    predictor: {
+      async predict(input) {
+        calls++;
+        await new Promise((resolve) => setTimeout(resolve, ms));
+        return model.predictor.predict(input);
+      },
+    },
+  };
+}
+
+function appWith(models: Model[] = [model], limits: ServiceLimits = {}) {
+  const service = new GenerationService(models, { concurrency: 2, ...limits });
+  return { service, app: createApp(service) };
+}
+
+const { app, service } = appWith();
+
+function post(body: unknown, path = "/v1/generate", headers: Record<string, string> = {}) {
+  return app.request(path, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: typeof body === "string" ? body : JSON.stringify(body),
+  });
+}
+
+const fromBase64 = (text: string) => new Uint8Array(Buffer.from(text, "base64"));
+
+/** Parses a Server-Sent Events body into [event, data] pairs. */
+async function serverEvents(response: Response): Promise<[string, Record<string, unknown>][]> {
+  const text = await response.text();
+  return text.trim().split("\n\n").map((block) => {
+    const event = block.match(/^event: (.*)$/m)![1];
+    return [event, JSON.parse(block.match(/^data: (.*)$/m)![1])];
+  });
+}
+
+Deno.test("server: health, ready, models, OpenAPI, page and script answer", async () => {
+  assertEquals(await (await app.request("/health")).json(), { status: "ok" });
+  assertEquals(await (await app.request("/ready")).json(), {
+    status: "ready",
+    models: ["tiny-random"],
+  });
+  const { models } = await (await app.request("/v1/models")).json();
+  assertEquals(models.length, 1);
+  assertEquals(models[0].name, "tiny-random");
+  assertEquals(models[0].classes, model.manifest.classes);
+  assertEquals(models[0].defaults.steps, 16); // the manifest's default over the library's 32
+  assertEquals(models[0].tokens, N);
+
+  const openapi = await (await app.request("/openapi.json")).json();
+  assertEquals(openapi.openapi, "3.1.0");
+  const schema = openapi.paths["/v1/generate"].post.requestBody.content["application/json"].schema;
+  for (const knob of KNOBS) assert(schema.properties[apiName(knob)], apiName(knob));
+
+  const page = await app.request("/");
+  assert(page.headers.get("content-type")!.startsWith("text/html"));
+  assert((await page.text()).includes('src="/page.js"'));
+  const script = await app.request("/page.js");
+  assert(script.headers.get("content-type")!.startsWith("text/javascript"));
+  assert((await script.text()).includes("/v1/generate/stream"));
+});
+
+Deno.test("server: same settings give the same PNG bytes as the CLI", async () => {
+  const out = await Deno.makeTempDir();
+  try {
+    const cases: [Record<string, unknown>, string[]][] = [
+      [{ class: 1, seed: 3 }, ["--class", "1", "--seed", "3"]],
+      [
+        {
+          class: "seven",
+          seed: 11,
+          scheduler: "confidence",
+          steps: 5,
+          cfg: 0,
+          temperature: 0.8,
+          top_k: 9,
+        },
+        [
+          "--class",
+          "seven",
+          "--seed",
+          "11",
+          "--scheduler",
+          "confidence",
+          "--steps",
+          "5",
+          "--cfg",
+          "0",
+        ]
+          .concat(["--temperature", "0.8", "--top-k", "9"]),
+      ],
+    ];
+    for (const [body, args] of cases) {
+      const response = await post(body);
+      assertEquals(response.status, 200);
+      assertEquals(response.headers.get("content-type"), "image/png");
+      assertEquals(response.headers.get("x-seed"), String(body.seed));
+      const path = `${out}/cli.png`;
+      assertEquals(
+        await main(["generate", "--model", STANDIN, ...args, "--out", path, "--quiet"]),
+        0,
+      );
+      assertEquals(new Uint8Array(await response.arrayBuffer()), await Deno.readFile(path));
+    }
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
+});
+
+Deno.test("server: JSON answers carry every image and the seed; image b is seed + b alone", async () => {
+  const response = await post({ class: "two", seed: 5, count: 3 }, "/v1/generate", {
+    accept: "application/json",
+  });
+  const body = await response.json();
+  assertEquals([body.model, body.class, body.label, body.seed], ["tiny-random", "two", 2, 5]);
+  assertEquals(body.settings.steps, 16);
+  assertEquals(body.images.length, 3);
+  const third = await post({ class: "two", seed: 7 });
+  assertEquals(fromBase64(body.images[2]), new Uint8Array(await third.arrayBuffer()));
+
+  // Without a seed the server draws one and says which.
+  const drawn = await (await post({ class: 0 }, "/v1/generate", { accept: "application/json" }))
+    .json();
+  const again = await post({ class: 0, seed: drawn.seed });
+  assertEquals(fromBase64(drawn.images[0]), new Uint8Array(await again.arrayBuffer()));
+
+  // Several images as PNG: one tiled picture.
+  const tiled = await post({ class: 0, seed: 1, count: 4 });
+  assertEquals(tiled.headers.get("x-images"), "4");
+  const picture = decodePng(new Uint8Array(await tiled.arrayBuffer()));
+  assert(picture.width > model.manifest.image.width);
+});
+
+Deno.test("server: every malformed request gets a 4xx JSON error naming the field", async () => {
+  const cases: [unknown, number, string | undefined][] = [
+    ["not json", 400, "body"],
+    [[1, 2], 400, "body"],
+    [null, 400, "body"],
+    [{}, 400, "class"],
+    [{ class: "eleven" }, 400, "class"],
+    [{ class: 10 }, 400, "class"],
+    [{ class: -1 }, 400, "class"],
+    [{ class: 1.5 }, 400, "class"],
+    [{ class: true }, 400, "class"],
+    [{ class: 1, colour: "red" }, 400, "colour"],
+    [{ class: 1, model: "../models/glyphs" }, 400, "model"],
+    [{ class: 1, model: 3 }, 400, "model"],
+    [{ class: 1, model: "no-such-model" }, 404, "model"],
+    [{ class: 1, count: 0 }, 400, "count"],
+    [{ class: 1, count: 17 }, 400, "count"],
+    [{ class: 1, count: "2" }, 400, "count"],
+    [{ class: 1, preview_every: -1 }, 400, "preview_every"],
+    [{ class: 1, steps: 0 }, 400, "steps"],
+    [{ class: 1, steps: N + 1 }, 400, "steps"],
+    [{ class: 1, seed: -1 }, 400, "seed"],
+    [{ class: 1, scheduler: "best" }, 400, "scheduler"],
+    [{ class: 1, temperature: 0 }, 400, "temperature"],
+    [{ class: 1, temperature_end: -2 }, 400, "temperature_end"],
+    [{ class: 1, temperature_warmup: 1.5 }, 400, "temperature_warmup"],
+    [{ class: 1, top_k: -3 }, 400, "top_k"],
+    [{ class: 1, count_mode: "cubic" }, 400, "count_mode"],
+    [{ class: 1, noise: "loud" }, 400, "noise"],
+    [{ class: 1, noise_temperature: -1 }, 400, "noise_temperature"],
+  ];
+  // Every knob refuses a value of the wrong JSON type.
+  for (const knob of KNOBS) {
+    cases.push([
+      { class: 1, [apiName(knob)]: knob.kind === "string" ? 3 : "3" },
+      400,
+      apiName(knob),
+    ]);
+  }
+  for (const [body, status, field] of cases) {
+    for (const path of ["/v1/generate", "/v1/generate/stream"]) {
+      const response = await post(body, path);
+      const what = `${path} ${JSON.stringify(body)}`;
+      assertEquals(response.status, status, what);
+      assertEquals(response.headers.get("content-type"), "application/json", what);
+      const answer = await response.json();
+      assertEquals(answer.field, field, what);
+      assert(typeof answer.error === "string" && answer.error.length > 0, what);
+    }
+  }
+
+  const plain = await app.request("/v1/generate", { method: "POST", body: '{"class":1}' });
+  assertEquals(plain.status, 415);
+  const huge = await post({ class: 1, padding: "x".repeat(20_000) });
+  assertEquals(huge.status, 413);
+  assertEquals((await huge.json()).field, "body");
+  const missing = await app.request("/v1/nothing");
+  assertEquals(missing.status, 404);
+  assert((await missing.json()).error.includes("/v1/nothing"));
+});
+
+Deno.test("server: the stream sends start, one event per step with previews, then the image", async () => {
+  const response = await post(
+    { class: 3, seed: 2, steps: 6, preview_every: 2 },
+    "/v1/generate/stream",
+  );
+  assertEquals(response.headers.get("content-type"), "text/event-stream");
+  const events = await serverEvents(response);
+  assertEquals(events.map(([name]) => name), ["start", ...Array(6).fill("step"), "done"]);
+  assertEquals(events[0][1], {
+    model: "tiny-random",
+    class: "three",
+    seed: 2,
+    steps: 6,
+    tokens: N,
+    queued: 0,
+  });
+  const steps = events.slice(1, 7).map(([, data]) => data);
+  assertEquals(steps.map((s) => s.step), [1, 2, 3, 4, 5, 6]);
+  assertEquals(steps.map((s) => s.preview !== undefined), [false, true, false, true, false, true]);
+  assert(steps.every((s, i) => i === 0 || (s.known as number) > (steps[i - 1].known as number)));
+  assertEquals(steps[5].known, N);
+  assert(decodePng(fromBase64(steps[1].preview as string)));
+  const done = events[7][1] as { images: string[]; seed: number };
+  const direct = await post({ class: 3, seed: 2, steps: 6 });
+  assertEquals(fromBase64(done.images[0]), new Uint8Array(await direct.arrayBuffer()));
+});
+
+Deno.test("server: beyond the queue the answer is 429 with Retry-After; the rest finish", async () => {
+  const slow = slowModel(20);
+  const { app } = appWith([slow], { concurrency: 1, queueSize: 1 });
+  const ask = () =>
+    app.request("/v1/generate", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ class: 1, steps: 4 }),
+    });
+  const answers = await Promise.all([ask(), ask(), ask(), ask()]);
+  assertEquals(answers.map((r) => r.status).sort(), [200, 200, 429, 429]);
+  for (const refused of answers.filter((r) => r.status === 429)) {
+    assert(Number(refused.headers.get("retry-after")) >= 1);
+    assert((await refused.json()).error.includes("busy"));
+  }
+  assertEquals((await ask()).status, 200);
+});
+
+Deno.test("server: a request past its timeout gets 503 and stops between steps", async () => {
+  const slow = slowModel(30);
+  const { app, service } = appWith([slow], { timeoutMs: 100 });
+  const response = await app.request("/v1/generate", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ class: 1, steps: 64 }),
+  });
+  assertEquals(response.status, 503);
+  assert((await response.json()).error.includes("longer than 0.1 s"));
+  assert(slow.calls() < 10, `ran ${slow.calls()} forward passes`);
+  assertEquals(service.limiter.inFlight, 0);
+});
+
+Deno.test("server: a client that goes away cancels its generation between steps", async () => {
+  for (const path of ["/v1/generate", "/v1/generate/stream"]) {
+    const slow = slowModel(10);
+    const { app, service } = appWith([slow], { concurrency: 1 });
+    const client = new AbortController();
+    const pending = Promise.resolve(app.request(path, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ class: 1, steps: 200 }),
+      signal: client.signal,
+    }));
+    // The stream is read as a browser would (unread events hold the generation back).
+    const reader = path.endsWith("stream") ? (await pending).body!.getReader() : undefined;
+    while (slow.calls() < 3) {
+      if (reader) await reader.read();
+      else await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    client.abort();
+    await (reader ? reader.cancel() : pending).catch(() => {});
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const calls = slow.calls();
+    assert(calls < 40, `${path}: ran ${calls} of 400 forward passes`);
+    assertEquals(service.limiter.inFlight, 0, path);
+    assert(service.metrics.render().includes("maskgit_generations_cancelled_total 1"), path);
+  }
+});
+
+Deno.test("server: metrics count requests by route and status, and generations", async () => {
+  const { app } = appWith();
+  await app.request("/health");
+  await app.request("/v1/generate", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ class: 1, steps: 2 }),
+  });
+  await app.request("/v1/generate", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: "{",
+  });
+  await app.request("/missing");
+  const text = await (await app.request("/metrics")).text();
+  for (
+    const line of [
+      'maskgit_http_requests_total{route="/health",status="200"} 1',
+      'maskgit_http_requests_total{route="/v1/generate",status="200"} 1',
+      'maskgit_http_requests_total{route="/v1/generate",status="400"} 1',
+      'maskgit_http_requests_total{route="unmatched",status="404"} 1',
+      'maskgit_generation_seconds_bucket{le="+Inf"} 1',
+      `maskgit_tokens_total ${N}`,
+      "maskgit_queue_depth 0",
+      "maskgit_in_flight 0",
+    ]
+  ) {
+    assert(text.includes(line), line);
+  }
+  assert(/^process_resident_memory_bytes \d+$/m.test(text));
+});
+
+Deno.test("server: ready answers 503 while draining", async () => {
+  const { app, service } = appWith();
+  service.draining = true;
+  assertEquals((await app.request("/ready")).status, 503);
+  assertEquals((await app.request("/health")).status, 200);
+});
+
+Deno.test("server: two model folders with one name are refused", () => {
+  let message = "";
+  try {
+    new GenerationService([model, model]);
+  } catch (error) {
+    message = (error as Error).message;
+  }
+  assert(message.includes("two model folders are named 'tiny-random'"));
+});
+
+// Answers are checked above; the shared app's service must have no work left behind.
+Deno.test("server: nothing is left running", () => {
+  assertEquals([service.limiter.inFlight, service.limiter.queued], [0, 0]);
+});

@@ -18,7 +18,7 @@ function deno(args: string[], stdout: "piped" | "null" = "piped") {
 /** Starts `main.ts serve` on a free port; resolves once it listens. */
 async function startServer(extra: string[] = []) {
   const process = deno(
-    ["run", "--unstable-no-legacy-abort", ...PERMISSIONS, "main.ts", "serve"]
+    ["run", ...PERMISSIONS, "main.ts", "serve"]
       .concat(["--port", "0", "--model", STANDIN, ...extra]),
     "null",
   ).spawn();

@@ -1,0 +1,104 @@
+// The web page in a real browser (Debian's Chromium driven by playwright-core). CI installs
+// Chromium; where it is missing the test says so and is skipped.
+import { Buffer } from "node:buffer";
+import { createApp } from "../routes/app.ts";
+import { nodeBackend } from "../src/backend/onnx-node.ts";
+import { DEFAULT_MODEL_DIR, loadModel } from "../src/model.ts";
+import { GenerationService } from "../src/server/service.ts";
+import { assert, assertEquals } from "./assert.ts";
+
+const CHROMIUM = Deno.env.get("CHROMIUM") ?? "/usr/bin/chromium";
+const hasChromium = await Deno.stat(CHROMIUM).then(() => true, () => false);
+if (!hasChromium) {
+  console.log(`browser test skipped: no Chromium at ${CHROMIUM} (apt-get install chromium)`);
+}
+/** Where to save screenshots of the page (for the README), when set. */
+const SCREENSHOTS = Deno.env.get("SCREENSHOT_DIR");
+
+Deno.test({
+  name: "browser: the page generates an image, compares schedulers and shows errors",
+  ignore: !hasChromium,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const { chromium } = await import("playwright-core");
+    const model = await loadModel(DEFAULT_MODEL_DIR, { backend: nodeBackend });
+    const app = createApp(new GenerationService([model]));
+    const server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen() {} }, app.fetch);
+    const url = `http://127.0.0.1:${server.addr.port}/`;
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+      ],
+    });
+    try {
+      const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+      const pageErrors: string[] = [];
+      page.on("pageerror", (error) => pageErrors.push(error.message));
+      await page.goto(url);
+      await page.waitForSelector("#class option", { state: "attached" });
+      assertEquals(await page.locator("#class option").count(), model.manifest.classes.length);
+
+      await page.selectOption("#class", "A");
+      await page.fill("#seed", "3");
+      await page.click("#generate");
+      const done = page.locator("figure.result[data-done=true]");
+      await done.first().waitFor({ timeout: 60_000 });
+      const image = done.first().locator("img");
+      assertEquals(
+        await image.evaluate((element) => {
+          // Decoded and displayed: the browser read the PNG and knows its size.
+          const img = element as unknown as { decode(): Promise<void>; naturalWidth: number };
+          return img.decode().then(() => img.naturalWidth);
+        }),
+        64,
+      );
+      assert((await done.first().locator("figcaption").textContent())!.includes("seed 3"));
+      // The picture shown is the server's PNG for the same settings, byte for byte.
+      const shown = (await image.getAttribute("src"))!.replace("data:image/png;base64,", "");
+      const direct = await fetch(`${url}v1/generate`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ class: "A", seed: 3 }),
+      });
+      assertEquals(
+        new Uint8Array(Buffer.from(shown, "base64")),
+        new Uint8Array(await direct.arrayBuffer()),
+      );
+      if (SCREENSHOTS) await page.screenshot({ path: `${SCREENSHOTS}/page-generate.png` });
+
+      await page.click("#compare");
+      await page.waitForFunction(
+        'document.querySelectorAll("figure[data-done]").length === 3',
+        null,
+        {
+          timeout: 60_000,
+        },
+      );
+      const captions = await page.locator("figure.result figcaption").allTextContents();
+      for (const [i, scheduler] of ["halton", "confidence", "random"].entries()) {
+        assert(captions[i].startsWith(scheduler) && captions[i].includes("seed 3"), captions[i]);
+      }
+      if (SCREENSHOTS) await page.screenshot({ path: `${SCREENSHOTS}/page-compare.png` });
+
+      // The form's own limits stop most mistakes; what gets past them, the server explains.
+      await page.locator("#steps").evaluate((input) => input.removeAttribute("max"));
+      await page.fill("#steps", "9999");
+      await page.click("#generate");
+      await page.waitForFunction('document.getElementById("error").textContent !== ""');
+      assert((await page.textContent("#error"))!.includes("steps"));
+      assertEquals(pageErrors, []);
+    } finally {
+      await browser.close();
+      await server.shutdown();
+    }
+  },
+});

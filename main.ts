@@ -30,6 +30,7 @@ generate options:
 ${KNOB_USAGE}
   --out PATH               a .png file, or a folder (default: out/)
   --gif FILE               also write an animated GIF of the steps
+  --backend NAME           node (native ONNX Runtime, default) | wasm (onnxruntime-web)
   --threads N              ONNX Runtime intra-op threads (default: all cores)
   --provider NAME          ONNX Runtime execution provider (default: cpu)
   --quiet                  no progress bar or summary on stderr`;

@@ -29,7 +29,7 @@ const samples = Number(values.samples ?? 620);
 const stepCounts = (values.steps ?? "8,16,32").split(",").map(Number);
 const out = values.out ?? "docs";
 const model = await loadModel(values.model ?? DEFAULT_MODEL_DIR, { backend: nodeBackend });
-const evaluator = await loadEvaluator(model, nodeBackend);
+const evaluator = await loadEvaluator(model, { backend: nodeBackend });
 
 const reports: EvalReport[] = [];
 for (const steps of stepCounts) {

@@ -12,7 +12,7 @@ import { assertModelMatchesReference } from "./reference.ts";
 
 const GLYPHS = new URL("../models/glyphs", import.meta.url).pathname;
 const model = await loadModel(GLYPHS, { backend: nodeBackend });
-const evaluator = await loadEvaluator(model, nodeBackend);
+const evaluator = await loadEvaluator(model, { backend: nodeBackend });
 
 Deno.test("glyphs is the default model and its manifest has the 62 classes", () => {
   assertEquals(DEFAULT_MODEL_DIR, GLYPHS);

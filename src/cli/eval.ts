@@ -5,16 +5,9 @@
  * @module
  */
 
-import { nodeBackend } from "../backend/onnx-node.ts";
 import { evaluate, loadEvaluator } from "../eval/glyphs.ts";
 import { DEFAULT_MODEL_DIR, loadModel } from "../model.ts";
-import {
-  cliSettings,
-  integerOption,
-  parseArgs,
-  SAMPLER_OPTIONS,
-  sessionOptions,
-} from "./options.ts";
+import { cliSettings, integerOption, loadOptions, parseArgs, SAMPLER_OPTIONS } from "./options.ts";
 
 /** Scores a scheduler's images and prints the report. */
 export async function evalCommand(args: string[]): Promise<void> {
@@ -34,9 +27,9 @@ export async function evalCommand(args: string[]): Promise<void> {
   const batch = values.batch === undefined ? 62 : integerOption("batch", values.batch);
   if (samples < 2) throw new Error(`--samples must be at least 2, got ${samples}`);
   if (batch < 1) throw new Error(`--batch must be at least 1, got ${batch}`);
-  const options = { backend: nodeBackend, ...sessionOptions(values) };
+  const options = await loadOptions(values);
   const model = await loadModel(values.model ?? DEFAULT_MODEL_DIR, options);
-  const evaluator = await loadEvaluator(model, nodeBackend, options);
+  const evaluator = await loadEvaluator(model, options);
   const report = await evaluate({
     model,
     evaluator,

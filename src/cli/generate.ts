@@ -5,18 +5,11 @@
  */
 
 import { basename, extname, join } from "node:path";
-import { nodeBackend } from "../backend/onnx-node.ts";
 import { assertWritable, type OutputFile, writeAtomically } from "../files.ts";
 import { generate } from "../generate.ts";
 import { DEFAULT_MODEL_DIR, loadModel } from "../model.ts";
 import { progressBar } from "../progress.ts";
-import {
-  cliSettings,
-  integerOption,
-  parseArgs,
-  SAMPLER_OPTIONS,
-  sessionOptions,
-} from "./options.ts";
+import { cliSettings, integerOption, loadOptions, parseArgs, SAMPLER_OPTIONS } from "./options.ts";
 
 const GENERATE_OPTIONS = {
   ...SAMPLER_OPTIONS,
@@ -51,10 +44,7 @@ export async function generateCommand(args: string[]): Promise<void> {
   if (count < 1 || count > 64) throw new Error(`--count must be from 1 to 64, got ${count}`);
   const classes = (values.class ?? ["0"]).flatMap((c) => c.split(",")).map((c) => c.trim())
     .flatMap((c) => Array<string>(count).fill(c));
-  const model = await loadModel(values.model ?? DEFAULT_MODEL_DIR, {
-    backend: nodeBackend,
-    ...sessionOptions(values),
-  });
+  const model = await loadModel(values.model ?? DEFAULT_MODEL_DIR, await loadOptions(values));
   const name = model.manifest.name;
   const out = values.out ?? "out";
   if (extname(out).toLowerCase() !== ".png") await Deno.mkdir(out, { recursive: true });

@@ -8,7 +8,8 @@
  */
 
 import { parseArgs } from "node:util";
-import type { SessionOptions } from "../backend/onnx.ts";
+import { loadBackend } from "../backend/mod.ts";
+import type { LoadOptions } from "../model.ts";
 import { KNOBS, knobSettings } from "../knobs.ts";
 import type { SettingsInput } from "../settings.ts";
 
@@ -37,6 +38,7 @@ type KnobOption = { type: "string" } | { type: "boolean" };
 /** The sampler and ONNX Runtime options of `generate` and `eval`. */
 export const SAMPLER_OPTIONS = {
   model: { type: "string" },
+  backend: { type: "string" },
   threads: { type: "string" },
   provider: { type: "string" },
   ...Object.fromEntries(
@@ -59,11 +61,12 @@ export function cliSettings(values: Values): SettingsInput {
   });
 }
 
-/** ONNX Runtime session options from `--threads` and `--provider`. */
-export function sessionOptions(values: Values): SessionOptions {
+/** The backend and ONNX Runtime session options from `--backend`, `--threads`, `--provider`. */
+export async function loadOptions(values: Values): Promise<LoadOptions> {
   const threads = values.threads === undefined
     ? undefined
     : integerOption("threads", values.threads as string);
   if (threads === 0) throw new Error("--threads must be at least 1");
-  return { threads, provider: values.provider as string | undefined };
+  const backend = await loadBackend(values.backend as string | undefined);
+  return { backend, threads, provider: values.provider as string | undefined };
 }

@@ -6,10 +6,9 @@
  */
 
 import { createApp } from "../../routes/app.ts";
-import { nodeBackend } from "../backend/onnx-node.ts";
 import { DEFAULT_MODEL_DIR, loadModel } from "../model.ts";
 import { GenerationService } from "../server/service.ts";
-import { integerOption, parseArgs, sessionOptions } from "./options.ts";
+import { integerOption, loadOptions, parseArgs } from "./options.ts";
 
 const SERVE_OPTIONS = {
   port: { type: "string" },
@@ -19,6 +18,7 @@ const SERVE_OPTIONS = {
   queue: { type: "string" },
   timeout: { type: "string" },
   "max-count": { type: "string" },
+  backend: { type: "string" },
   threads: { type: "string" },
   provider: { type: "string" },
 } as const;
@@ -36,7 +36,7 @@ export async function serveCommand(args: string[]): Promise<void> {
   const port = optional("port", 0) ?? 8787;
   if (port > 65535) throw new Error(`--port must be from 0 to 65535, got ${port}`);
   const timeout = optional("timeout", 1);
-  const load = { backend: nodeBackend, ...sessionOptions(values) };
+  const load = await loadOptions(values);
   const models = [];
   for (const dir of values.model ?? [DEFAULT_MODEL_DIR]) models.push(await loadModel(dir, load));
   const service = new GenerationService(models, {

@@ -8,10 +8,10 @@
  * @module
  */
 
-import { checkSignature, type OnnxBackend, type SessionOptions } from "../backend/onnx.ts";
+import { checkSignature } from "../backend/onnx.ts";
 import { render } from "../generate.ts";
 import { decodePng, type Picture } from "../image.ts";
-import { type Model, openSession } from "../model.ts";
+import { type LoadOptions, type Model, openSession } from "../model.ts";
 import { ModelError } from "../model_error.ts";
 import type { StepEvent } from "../sampler.ts";
 import type { SettingsInput } from "../settings.ts";
@@ -84,18 +84,17 @@ function accuracy(predictions: Int32Array, labels: readonly number[]): number {
  *
  * @example
  * ```ts ignore
- * const evaluator = await loadEvaluator(model, nodeBackend, { threads: 2 });
+ * const evaluator = await loadEvaluator(model, { backend: nodeBackend, threads: 2 });
  * ```
  */
 export async function loadEvaluator(
   model: Model,
-  backend: OnnxBackend,
-  options: SessionOptions = {},
+  options: LoadOptions,
 ): Promise<Evaluator> {
   const dir = `${model.dir}/eval`;
   const classes = model.manifest.classes.length;
   const path = `${dir}/classifier.onnx`;
-  const session = await openSession(path, { backend, ...options });
+  const session = await openSession(path, options);
   checkSignature(
     session,
     path,
@@ -105,7 +104,7 @@ export async function loadEvaluator(
       { name: "features", type: "float32", shape: [null, null] },
     ],
   );
-  const { Tensor } = backend.runtime;
+  const { Tensor } = options.backend.runtime;
   const classify = async (pictures: Picture[]): Promise<Reading> => {
     const predictions = new Int32Array(pictures.length);
     const chunks: Float32Array[] = [];

@@ -7,7 +7,6 @@
  * @module
  */
 
-import { Frame, GIF } from "imagescript";
 import pngCodec from "imagescript/png/node.js";
 import type { ImageBatch } from "./backend/onnx.ts";
 
@@ -156,7 +155,10 @@ export function shadeMasked(picture: Picture, masked: ArrayLike<number>, grid: n
  * const gif = await encodeGif([frame, frame]);
  * ```
  */
-export function encodeGif(pictures: Picture[], delay = 150): Promise<Uint8Array> {
+export async function encodeGif(pictures: Picture[], delay = 150): Promise<Uint8Array> {
+  // imagescript's main module loads native codecs (FFI): only GIF needs it, so load it here
+  // and keep PNG paths (the server, the edge entry) free of native code.
+  const { Frame, GIF } = await import("imagescript");
   const last = pictures.length - 1;
   const frames = pictures.map(({ width, height, channels, pixels }, i) => {
     const frame = new Frame(width, height, i === last ? 2000 : delay);

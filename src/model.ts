@@ -163,7 +163,18 @@ export function resolveClass(classes: readonly string[], value: string | number)
   );
 }
 
+const isUrl = (path: string) => /^https?:\/\//.test(path);
+
+/** Reads a file, or fetches it when the model folder is an http(s) URL (edge platforms). */
 async function readBytes(path: string): Promise<Uint8Array> {
+  if (isUrl(path)) {
+    const response = await fetch(path).catch((error) => {
+      throw new ModelError(path, `cannot be fetched (${(error as Error).message})`);
+    });
+    if (response.status === 404) throw new ModelError(path, "file not found (HTTP 404)");
+    if (!response.ok) throw new ModelError(path, `cannot be fetched (HTTP ${response.status})`);
+    return new Uint8Array(await response.arrayBuffer());
+  }
   try {
     return await Deno.readFile(path);
   } catch (error) {
@@ -202,6 +213,7 @@ export interface LoadOptions extends SessionOptions {
  * Loads a model folder: reads and validates the manifest, opens one session per ONNX file
  * (reused for every run) and checks their inputs and outputs against the contract and
  * the manifest. Every failure is a {@link ModelError} naming the file and the problem.
+ * `folder` may be an http(s) URL, for platforms that fetch their model files.
  *
  * @example
  * ```ts ignore
@@ -213,7 +225,9 @@ export async function loadModel(folder: string, options: LoadOptions): Promise<M
   const dir = folder.replace(/\/+$/, "");
   const manifestPath = `${dir}/model.json`;
   try {
-    if (!(await Deno.stat(dir)).isDirectory) throw new ModelError(dir, "is not a folder");
+    if (!isUrl(dir) && !(await Deno.stat(dir)).isDirectory) {
+      throw new ModelError(dir, "is not a folder");
+    }
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) throw new ModelError(dir, "model folder not found");
     throw error;

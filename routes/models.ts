@@ -5,8 +5,8 @@
  */
 
 import { Hono } from "hono";
-import type { Model } from "../src/model.ts";
-import type { GenerationService } from "../src/server/service.ts";
+import { MANIFEST_FILE, type Model } from "../src/model.ts";
+import { type GenerationService, HttpError } from "../src/server/service.ts";
 import { mergeSettings, resolveSettings } from "../src/settings.ts";
 
 /**
@@ -42,8 +42,26 @@ export function modelSummary(model: Model, isDefault: boolean) {
  * ```
  */
 export function modelRoutes(service: GenerationService): Hono {
-  return new Hono().get("/v1/models", (c) =>
-    c.json({
-      models: [...service.models.values()].map((model, i) => modelSummary(model, i === 0)),
-    }));
+  return new Hono()
+    .get("/v1/models", (c) =>
+      c.json({
+        models: [...service.models.values()].map((model, i) => modelSummary(model, i === 0)),
+      }))
+    // The folder's own files, for generation in the browser: only the three the manifest
+    // names, so no other path can be read through it.
+    .get("/v1/models/:name/files/:file", async (c) => {
+      const model = service.models.get(c.req.param("name"));
+      if (!model) throw new HttpError(404, `no model named '${c.req.param("name")}'`, "model");
+      const file = c.req.param("file");
+      const { transformer, decoder } = model.manifest.files;
+      if (![MANIFEST_FILE, transformer, decoder].includes(file)) {
+        throw new HttpError(404, `model '${model.manifest.name}' has no file '${file}'`, "file");
+      }
+      if (/^https?:/.test(model.dir)) return c.redirect(`${model.dir}/${file}`);
+      const bytes = await Deno.readFile(`${model.dir}/${file}`);
+      return c.body(bytes, 200, {
+        "content-type": file.endsWith(".json") ? "application/json" : "application/octet-stream",
+        "cache-control": "no-cache",
+      });
+    });
 }

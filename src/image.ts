@@ -157,8 +157,10 @@ export function shadeMasked(picture: Picture, masked: ArrayLike<number>, grid: n
  */
 export async function encodeGif(pictures: Picture[], delay = 150): Promise<Uint8Array> {
   // imagescript's main module loads native codecs (FFI): only GIF needs it, so load it here
-  // and keep PNG paths (the server, the edge entry) free of native code.
-  const { Frame, GIF } = await import("imagescript");
+  // and keep PNG paths (the server, the edge entry) free of native code. The name is a
+  // variable so that bundlers (the web page's bundle) leave this import alone.
+  const main = "imagescript";
+  const { Frame, GIF }: typeof import("imagescript") = await import(main);
   const last = pictures.length - 1;
   const frames = pictures.map(({ width, height, channels, pixels }, i) => {
     const frame = new Frame(width, height, i === last ? 2000 : delay);

@@ -23,6 +23,9 @@ export { ModelError };
 /** The manifest format this runtime reads. */
 export const MANIFEST_FORMAT = "halton-maskgit/model@1";
 
+/** The manifest's file name inside a model folder. */
+export const MANIFEST_FILE = "model.json";
+
 /** The folder `deno task generate` uses when no `--model` is given. */
 export const DEFAULT_MODEL_DIR: string = new URL("../models/glyphs", import.meta.url).pathname;
 
@@ -223,7 +226,7 @@ export interface LoadOptions extends SessionOptions {
  */
 export async function loadModel(folder: string, options: LoadOptions): Promise<Model> {
   const dir = folder.replace(/\/+$/, "");
-  const manifestPath = `${dir}/model.json`;
+  const manifestPath = `${dir}/${MANIFEST_FILE}`;
   try {
     if (!isUrl(dir) && !(await Deno.stat(dir)).isDirectory) {
       throw new ModelError(dir, "is not a folder");

@@ -16,12 +16,18 @@ if (!hasChromium) {
 const SCREENSHOTS = Deno.env.get("SCREENSHOT_DIR");
 
 Deno.test({
-  name: "browser: the page generates an image, compares schedulers and shows errors",
+  name: "browser: the page generates, compares schedulers, shows errors, and runs in the browser",
   ignore: !hasChromium,
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
     const { chromium } = await import("playwright-core");
+    // The in-browser option needs the sampler bundle, as `deno task serve` builds it.
+    const build = await new Deno.Command(Deno.execPath(), {
+      args: ["task", "--quiet", "build:web"],
+      cwd: new URL("..", import.meta.url).pathname,
+    }).output();
+    assertEquals(build.code, 0, new TextDecoder().decode(build.stderr));
     const model = await loadModel(DEFAULT_MODEL_DIR, { backend: nodeBackend });
     const app = createApp(new GenerationService([model]));
     const server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen() {} }, app.fetch);
@@ -69,10 +75,8 @@ Deno.test({
         headers: { "content-type": "application/json" },
         body: JSON.stringify({ class: "A", seed: 3 }),
       });
-      assertEquals(
-        new Uint8Array(Buffer.from(shown, "base64")),
-        new Uint8Array(await direct.arrayBuffer()),
-      );
+      const serverPng = new Uint8Array(await direct.arrayBuffer());
+      assertEquals(new Uint8Array(Buffer.from(shown, "base64")), serverPng);
       if (SCREENSHOTS) await page.screenshot({ path: `${SCREENSHOTS}/page-generate.png` });
 
       await page.click("#compare");
@@ -95,6 +99,25 @@ Deno.test({
       await page.click("#generate");
       await page.waitForFunction('document.getElementById("error").textContent !== ""');
       assert((await page.textContent("#error"))!.includes("steps"));
+
+      // In-browser generation: the same PNG, made by the page itself with onnxruntime-web.
+      await page.fill("#steps", "");
+      await page.check("#in-browser");
+      await page.click("#generate");
+      const local = page.locator("figure.result[data-where=browser][data-done=true]");
+      await page.waitForFunction(
+        `document.querySelector("figure[data-where=browser][data-done]") ||
+          document.getElementById("error").textContent`,
+        null,
+        { timeout: 120_000 },
+      );
+      assertEquals(await page.textContent("#error"), "");
+      const bytes = await local.locator("img").evaluate(async (element) => {
+        const response = await fetch((element as unknown as { src: string }).src);
+        return Array.from(new Uint8Array(await response.arrayBuffer()));
+      });
+      assertEquals(new Uint8Array(bytes), serverPng);
+      if (SCREENSHOTS) await page.screenshot({ path: `${SCREENSHOTS}/page-browser.png` });
       assertEquals(pageErrors, []);
     } finally {
       await browser.close();

@@ -77,9 +77,74 @@ function card(title) {
   return { figure, progress, image, caption };
 }
 
-/** Runs one streamed generation into a new card; resolves when it ends. */
+let browserRuntime; // { ort, lib } once loaded
+const browserModels = new Map();
+
+/** The model, loaded into this page with onnxruntime-web (once per model). */
+async function browserModel(name) {
+  if (!browserRuntime) {
+    const [ort, lib] = await Promise.all([
+      import("/vendor/onnxruntime-web/ort.wasm.bundle.min.mjs"),
+      import("/dist/maskgit.js"),
+    ]);
+    ort.env.wasm.wasmPaths = "/vendor/onnxruntime-web/";
+    browserRuntime = { ort, lib };
+  }
+  const { ort, lib } = browserRuntime;
+  if (!browserModels.has(name)) {
+    const folder = `${location.origin}/v1/models/${name}/files`;
+    browserModels.set(name, lib.loadModel(folder, { backend: lib.webBackend(ort), threads: 1 }));
+  }
+  return await browserModels.get(name);
+}
+
+const pngUrl = (bytes) => URL.createObjectURL(new Blob([bytes], { type: "image/png" }));
+
+/** The same generation as the server's, run by this page on WASM. */
+async function runInBrowser(scheduler, title, view) {
+  const body = requestBody(scheduler);
+  view.caption.textContent = "loading the model into this page…";
+  const model = await browserModel(body.model);
+  const { lib } = browserRuntime;
+  const settings = lib.knobSettings((knob) => body[lib.apiName(knob)]);
+  settings.seed ??= Math.floor(Math.random() * 2 ** 31);
+  const every = body.preview_every ?? 0;
+  const result = await lib.generate({
+    model,
+    classes: [body.class],
+    settings,
+    onStep: async (event) => {
+      const step = event.step + 1;
+      view.progress.max = event.steps;
+      view.progress.value = step;
+      view.caption.textContent = `in this browser: step ${step} of ${event.steps}`;
+      if (every > 0 && step % every === 0) {
+        const previews = await lib.decodePreview(model, event.state, 1);
+        view.image.src = pngUrl(lib.encodePng(lib.tile(previews)));
+      }
+      await new Promise((resolve) => setTimeout(resolve)); // let the page repaint
+    },
+  });
+  view.image.src = pngUrl(result.images[0]);
+  view.image.alt = `${title}: ${body.class}`;
+  view.figure.dataset.done = "true";
+  view.figure.dataset.where = "browser";
+  const { steps, cfg } = result.settings;
+  view.caption.textContent = `${scheduler}, ${steps} steps, cfg ${cfg}, seed ${settings.seed} — ` +
+    `class ${body.class} (in this browser)`;
+}
+
+/** Runs one generation into a new card (streamed from the server, or in this page). */
 async function run(scheduler, title = scheduler) {
   const view = card(title);
+  if ($("in-browser").checked) {
+    try {
+      return await runInBrowser(scheduler, title, view);
+    } catch (error) {
+      view.caption.textContent = `failed: ${error.message}`;
+      throw error;
+    }
+  }
   const response = await fetch("/v1/generate/stream", {
     method: "POST",
     headers: { "content-type": "application/json" },

@@ -1,0 +1,48 @@
+/**
+ * onnxruntime-web sessions (WASM execution provider) for a given copy of the package: the
+ * one Deno imports (`onnx-wasm.ts`), or the one a web page loads from the server.
+ *
+ * @module
+ */
+
+import type * as OrtWeb from "onnxruntime-web";
+import type { OnnxBackend } from "./onnx.ts";
+
+/** The onnxruntime-web module, however it was loaded. */
+export type OrtWebModule = typeof OrtWeb;
+
+/**
+ * A backend on an onnxruntime-web module. `threads` (default: every core) > 1 needs
+ * SharedArrayBuffer and workers; where the platform lacks them ORT runs on one. The thread
+ * count is fixed by the first session of the process (or page).
+ *
+ * @example
+ * ```ts ignore
+ * const ort = await import("/vendor/onnxruntime-web/ort.wasm.bundle.min.mjs");
+ * const backend = webBackend(ort);
+ * ```
+ */
+export function webBackend(ort: OrtWebModule): OnnxBackend {
+  return {
+    name: "wasm",
+    runtime: ort,
+    async createSession(bytes, { threads, provider = "wasm" }) {
+      if (provider !== "wasm" && provider !== "cpu") {
+        throw new Error(
+          `execution provider '${provider}' is not available on the wasm backend (use cpu)`,
+        );
+      }
+      ort.env.logLevel = "fatal";
+      ort.env.wasm.numThreads = threads ?? navigator.hardwareConcurrency;
+      try {
+        return await ort.InferenceSession.create(bytes, {
+          executionProviders: ["wasm"],
+          graphOptimizationLevel: "all",
+          logSeverityLevel: 4,
+        });
+      } catch (error) {
+        throw new Error((error instanceof Error ? error.message : String(error)).split("\n")[0]);
+      }
+    },
+  };
+}

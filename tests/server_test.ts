@@ -80,6 +80,33 @@ Deno.test("server: health, ready, models, OpenAPI, page and script answer", asyn
   assert((await script.text()).includes("/v1/generate/stream"));
 });
 
+Deno.test("server: a model's own files (and only those) and ORT's WASM build are served", async () => {
+  const manifest = await app.request("/v1/models/tiny-random/files/model.json");
+  assertEquals(await manifest.json(), JSON.parse(await Deno.readTextFile(`${STANDIN}/model.json`)));
+  const onnx = await app.request("/v1/models/tiny-random/files/transformer.onnx");
+  assertEquals(
+    new Uint8Array(await onnx.arrayBuffer()),
+    await Deno.readFile(`${STANDIN}/transformer.onnx`),
+  );
+  for (
+    const path of [
+      "/v1/models/tiny-random/files/..%2Fglyphs%2Fmodel.json",
+      "/v1/models/tiny-random/files/reference.json",
+      "/v1/models/nope/files/model.json",
+      "/vendor/onnxruntime-web/package.json",
+    ]
+  ) {
+    const response = await app.request(path);
+    assertEquals(response.status, 404, path);
+    assert((await response.json()).error, path);
+  }
+  const ort = await app.request("/vendor/onnxruntime-web/ort-wasm-simd-threaded.wasm");
+  assertEquals(ort.headers.get("content-type"), "application/wasm");
+  await ort.body?.cancel();
+  const page = await app.request("/");
+  assertEquals(page.headers.get("cross-origin-embedder-policy"), "require-corp");
+});
+
 Deno.test("server: same settings give the same PNG bytes as the CLI", async () => {
   const out = await Deno.makeTempDir();
   try {

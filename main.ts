@@ -22,6 +22,8 @@ commands:
   halton --grid N   print the Halton order of an N×N grid as JSON [[row, col], …]
   generate          class label(s) → PNG image(s); see README "Generating images"
   eval              score a scheduler's images with the model's glyph classifier
+  analyze           per-step entropy and distances, heat maps, step grids (paper Fig. 3, 4, 10)
+  serve             the HTTP server and web page; see README "Serving over HTTP"
 
 generate options:
   --model DIR              model folder (default: models/glyphs)
@@ -42,6 +44,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   halton: async () => (await import("./src/cli/halton.ts")).halton,
   generate: async () => (await import("./src/cli/generate.ts")).generateCommand,
   eval: async () => (await import("./src/cli/eval.ts")).evalCommand,
+  analyze: async () => (await import("./src/cli/analyze.ts")).analyzeCommand,
   serve: async () => (await import("./src/cli/serve.ts")).serveCommand,
 };
 

@@ -17,10 +17,12 @@ const TWO_POW_53 = 2 ** 53;
 /** The four 32-bit state words of a generator, for saving and restoring. */
 export type RngState = [number, number, number, number];
 
-/** One categorical draw: the index chosen and its probability under the sampled distribution. */
+/** One categorical draw: the index chosen, its probability and the distribution's entropy. */
 export interface Draw {
   token: number;
   probability: number;
+  /** Entropy (nats) of the tempered, truncated distribution the token was drawn from. */
+  entropy: number;
 }
 
 function rotl(x: number, k: number): number {
@@ -149,7 +151,8 @@ export class Rng {
    * Draws an index from softmax(logits · beta), restricted to the `topK` largest logits
    * when 0 < topK < logits.length (ties keep the lower index). One uniform per draw
    * (inverse CDF). `beta` is the inverse temperature (see `inverseTemperature`).
-   * Returns the index and its probability under the tempered, truncated distribution.
+   * Returns the index, its probability and the entropy of the tempered, truncated
+   * distribution.
    */
   categorical(logits: ArrayLike<number>, beta: number, topK = 0): Draw {
     const size = logits.length;
@@ -166,9 +169,12 @@ export class Rng {
     if (this.#scratch.length < count) this.#scratch = new Float64Array(count);
     const weights = this.#scratch;
     let sum = 0;
+    let weighted = 0; // Σ w·x, for the entropy log Σw − Σ w·x / Σw (x = scaled logit)
     for (let i = 0; i < count; i++) {
-      weights[i] = Math.exp((logits[at(i)] - max) * beta);
+      const x = (logits[at(i)] - max) * beta;
+      weights[i] = Math.exp(x);
       sum += weights[i];
+      weighted += weights[i] * x;
     }
     if (!(sum >= 1) || !Number.isFinite(sum)) {
       throw new RangeError("logits contain NaN or infinite values");
@@ -185,7 +191,8 @@ export class Rng {
     }
     // Float rounding can leave target just above the last sum: take the last non-zero weight.
     while (weights[chosen] === 0 && chosen > 0) chosen--;
-    return { token: at(chosen), probability: weights[chosen] / sum };
+    const entropy = Math.max(0, Math.log(sum) - weighted / sum);
+    return { token: at(chosen), probability: weights[chosen] / sum, entropy };
   }
 
   /** Indices of the k largest values, largest first (insertion into a sorted buffer). */

@@ -37,10 +37,16 @@ export interface StepEvent {
   known: number;
   /** Tokens per sample N. */
   tokens: number;
-  /** Per sample: the positions unmasked at this step and their tokens. */
-  choices: StepChoice[];
+  /** Per sample: the positions unmasked at this step, their tokens and entropies. */
+  choices: StepOutcome[];
   /** Current token grids [B, N] (mask id where still masked). Read it, do not keep it. */
   state: Int32Array;
+}
+
+/** One sample's step: the scheduler's choice and the entropy of each chosen position. */
+export interface StepOutcome extends StepChoice {
+  /** Entropy (nats) of the distribution each position's token was drawn from. */
+  entropies: Float32Array;
 }
 
 /** Everything one sampling run needs. */
@@ -124,6 +130,7 @@ export async function sample(options: SampleOptions): Promise<SampleResult> {
   const inputLabels = Int32Array.from([...labels, ...labels]);
   const dropLabel = new Uint8Array(2 * batch).fill(1, batch);
   const guided = new Float64Array(codebookSize);
+  const entropy = new Float64Array(tokens); // of each position's latest draw, this step
   const rngs = labels.map((_, b) => new Rng(settings.seed + b));
   const schedules = rngs.map((rng) => scheduler.start(grid, rng, settings));
 
@@ -133,13 +140,17 @@ export async function sample(options: SampleOptions): Promise<SampleResult> {
     const count = counts[step] - known;
     // The official "root" count curve can leave a step with nothing to unmask: it costs no call.
     const choices = count === 0
-      ? labels.map(() => ({ positions: new Int32Array(0), tokens: new Int32Array(0) }))
+      ? labels.map(() => ({
+        positions: new Int32Array(0),
+        tokens: new Int32Array(0),
+        entropies: new Float32Array(0),
+      }))
       : await unmaskStep(step, known, count);
     await onStep?.({ step, steps, known: counts[step], tokens, choices, state });
   }
   return { tokens: state, batch, grid, counts, settings };
 
-  async function unmaskStep(step: number, known: number, count: number): Promise<StepChoice[]> {
+  async function unmaskStep(step: number, known: number, count: number): Promise<StepOutcome[]> {
     const w = guidanceWeight(settings.cfg, scheduler.guidance, step, steps);
     const beta = inverseTemperature(settings.temperature, step, steps);
     const rows = w === 0 ? batch : 2 * batch;
@@ -162,14 +173,18 @@ export async function sample(options: SampleOptions): Promise<SampleResult> {
       const rng = rngs[b];
       const draw = (position: number) => {
         const cond = (b * tokens + position) * vocab;
+        let drawn;
         if (w === 0) {
-          return rng.categorical(logits.subarray(cond, cond + codebookSize), beta, settings.topK);
+          drawn = rng.categorical(logits.subarray(cond, cond + codebookSize), beta, settings.topK);
+        } else {
+          const uncond = ((batch + b) * tokens + position) * vocab;
+          for (let v = 0; v < codebookSize; v++) {
+            guided[v] = (1 + w) * logits[cond + v] - w * logits[uncond + v];
+          }
+          drawn = rng.categorical(guided, beta, settings.topK);
         }
-        const uncond = ((batch + b) * tokens + position) * vocab;
-        for (let v = 0; v < codebookSize; v++) {
-          guided[v] = (1 + w) * logits[cond + v] - w * logits[uncond + v];
-        }
-        return rng.categorical(guided, beta, settings.topK);
+        entropy[position] = drawn.entropy;
+        return drawn;
       };
       const sampleMasked = masked.subarray(b * tokens, (b + 1) * tokens);
       const choice = schedule.choose({ step, steps, known, count, masked: sampleMasked, draw });
@@ -177,7 +192,7 @@ export async function sample(options: SampleOptions): Promise<SampleResult> {
         state[b * tokens + position] = choice.tokens[i];
         sampleMasked[position] = 0;
       });
-      return choice;
+      return { ...choice, entropies: Float32Array.from(choice.positions, (p) => entropy[p]) };
     });
   }
 }

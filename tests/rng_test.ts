@@ -120,3 +120,17 @@ Deno.test("shuffle is a permutation and depends on the seed", () => {
   assertEquals(Array.from(a).sort((x, y) => x - y), Array.from({ length: 64 }, (_, i) => i));
   assertNotEquals(a, new Rng(2).shuffle(Int32Array.from({ length: 64 }, (_, i) => i)));
 });
+
+Deno.test("categorical reports the entropy of the distribution it drew from", () => {
+  const rng = new Rng(3);
+  const close = (a: number, b: number) => Math.abs(a - b) < 1e-9;
+  assert(close(rng.categorical(new Float32Array(8), 1).entropy, Math.log(8)));
+  assert(close(rng.categorical(new Float32Array(8), 1, 2).entropy, Math.log(2)));
+  assert(rng.categorical(Float32Array.of(0, 200, 0), 1).entropy < 1e-12);
+  const logits = Float32Array.of(0.3, -1.2, 2.5, 0.7);
+  const beta = 1.7;
+  const weights = Array.from(logits, (l) => Math.exp(beta * l));
+  const sum = weights.reduce((a, b) => a + b, 0);
+  const expected = -weights.reduce((h, w) => h + (w / sum) * Math.log(w / sum), 0);
+  assert(close(rng.categorical(logits, beta).entropy, expected));
+});

@@ -205,7 +205,7 @@ Deno.test("Halton and Random draw tokens only at the positions they unmask", () 
         masked,
         draw: (p) => {
           drawn.push(p);
-          return { token: p % CODEBOOK, probability: 1 };
+          return { token: p % CODEBOOK, probability: 1, entropy: 0 };
         },
       });
       assertEquals(drawn, Array.from(choice.positions), name);

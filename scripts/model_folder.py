@@ -1,0 +1,61 @@
+"""Writing a model folder under the halton-maskgit contract from PyTorch modules: the two ONNX
+graphs (opset 17, dynamic batch, the contract's input and output names), reference.json
+(PyTorch outputs on fixed inputs, which the Deno tests compare ONNX Runtime against) and
+model.json. Shared by the stand-in builder and the checkpoint converter."""
+
+import json
+import os
+
+import torch
+
+FORMAT = "halton-maskgit/model@1"
+
+
+def strided(t, stride=97):
+    """Every stride-th value of a tensor, flattened, and the sum of all of it."""
+    flat = t.detach().reshape(-1)
+    return {"stride": stride, "values": flat[::stride].tolist(), "sum": float(flat.double().sum())}
+
+
+def reference_inputs(grid, codebook_size, classes):
+    """Two fixed rows: a partly masked grid with a label, and one with the label dropped."""
+    n = grid * grid
+    tokens = torch.stack([(torch.arange(n) * 7 + 3 * b) % (codebook_size + 1) for b in range(2)])
+    labels = torch.tensor([1 % classes, 9 % classes])
+    return tokens, labels, torch.tensor([False, True])
+
+
+def write_folder(out, transformer, decoder, manifest):
+    """Exports transformer(tokens [B, N], labels [B], drop_label [B]) -> logits [B, N, V] and
+    decoder(tokens [B, n, n]) -> image [B, C, H, W], records reference outputs, writes the
+    manifest. Returns the reference dict (with full PyTorch outputs under "_outputs")."""
+    os.makedirs(out, exist_ok=True)
+    grid, codebook = manifest["grid"], manifest["codebookSize"]
+    tokens, labels, drop = reference_inputs(grid, codebook, len(manifest["classes"]))
+    codes = (tokens % codebook).reshape(2, grid, grid)
+    transformer.eval()
+    decoder.eval()
+    with torch.no_grad():
+        torch.onnx.export(
+            transformer, (tokens, labels, drop), os.path.join(out, manifest["files"]["transformer"]),
+            input_names=["tokens", "labels", "drop_label"], output_names=["logits"],
+            dynamic_axes={k: {0: "batch"} for k in ["tokens", "labels", "drop_label", "logits"]},
+            opset_version=17,
+        )
+        torch.onnx.export(
+            decoder, (codes,), os.path.join(out, manifest["files"]["decoder"]),
+            input_names=["tokens"], output_names=["image"],
+            dynamic_axes={"tokens": {0: "batch"}, "image": {0: "batch"}}, opset_version=17,
+        )
+        logits, image = transformer(tokens, labels, drop), decoder(codes)
+    reference = {
+        "transformer": {"tokens": tokens.tolist(), "labels": labels.tolist(), "drop_label": drop.tolist(),
+                        "logits": strided(logits)},
+        "decoder": {"tokens": codes.tolist(), "image": strided(image)},
+    }
+    with open(os.path.join(out, "reference.json"), "w") as f:
+        json.dump(reference, f)
+    with open(os.path.join(out, "model.json"), "w") as f:
+        json.dump({"format": FORMAT, **manifest}, f, indent=2)
+        f.write("\n")
+    return reference

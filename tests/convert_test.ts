@@ -1,0 +1,133 @@
+// The checkpoint converter: random weights in the official file layouts → model folder →
+// ONNX Runtime in Deno matches PyTorch, and the folder generates. Needs Debian's
+// python3-torch and python3-onnx, which .ci/run installs.
+import { main } from "../main.ts";
+import { loadBackend } from "../src/backend/mod.ts";
+import { decodePng } from "../src/image.ts";
+import { loadModel } from "../src/model.ts";
+import { assert, assertEquals } from "./assert.ts";
+import { assertModelMatchesReference } from "./reference.ts";
+
+const ROOT = new URL("..", import.meta.url).pathname;
+const PYTHON = "/usr/bin/python3";
+
+async function python(args: string[]): Promise<{ code: number; stderr: string }> {
+  const result = await new Deno.Command(PYTHON, {
+    args,
+    cwd: ROOT,
+    stdout: "null",
+    stderr: "piped",
+  })
+    .output().catch(() => ({ code: 127, stderr: new TextEncoder().encode("no python3") }));
+  return { code: result.code, stderr: new TextDecoder().decode(result.stderr) };
+}
+
+const probe = await python(["-c", "import torch, onnx"]);
+const ready = probe.code === 0;
+if (!ready) {
+  console.log(
+    "converter tests skipped: /usr/bin/python3 lacks torch or onnx " +
+      "(apt-get install -y python3-torch python3-onnx python3-numpy)",
+  );
+}
+
+const CASES = [
+  { family: "v2", grid: 16, size: 256 },
+  { family: "v2", grid: 24, size: 384 },
+  { family: "v1", grid: 16, size: 256 },
+  { family: "v1", grid: 32, size: 512 },
+];
+
+for (const { family, grid, size } of CASES) {
+  Deno.test({
+    name: `convert: ${family} ${grid}×${grid} → folder that matches PyTorch in ORT and generates`,
+    ignore: !ready,
+    async fn() {
+      const work = await Deno.makeTempDir();
+      try {
+        const made = await python([
+          "scripts/convert/random_checkpoints.py",
+          ...["--family", family, "--grid", String(grid), "--out", `${work}/ckpt`],
+        ]);
+        assertEquals(made.code, 0, made.stderr);
+        const converted = await python([
+          "scripts/convert.py",
+          ...["--family", family, "--transformer", `${work}/ckpt/transformer.pth`],
+          ...["--tokenizer", `${work}/ckpt/tokenizer.pth`, "--out", `${work}/model`],
+          ...["--heads", "4", "--image-size", String(size), "--no-check"],
+        ]);
+        assertEquals(converted.code, 0, converted.stderr);
+        const model = await loadModel(`${work}/model`, { backend: await loadBackend("node") });
+        assertEquals(model.manifest.grid, grid);
+        assertEquals(model.manifest.classes.length, 1000);
+        assertEquals(model.manifest.classes[1], "goldfish");
+        assertEquals(model.manifest.defaults.scheduler, family === "v2" ? "halton" : "confidence");
+        await assertModelMatchesReference(model, 1e-4);
+        const out = `${work}/goldfish.png`;
+        const args = ["--model", `${work}/model`, "--class", "goldfish", "--steps", "4"];
+        assertEquals(await main(["generate", ...args, "--out", out, "--quiet"]), 0);
+        const png = decodePng(await Deno.readFile(out));
+        assertEquals([png.width, png.height], [size, size]);
+      } finally {
+        await Deno.remove(work, { recursive: true });
+      }
+    },
+  });
+}
+
+Deno.test({
+  name: "convert: mismatched or missing checkpoints fail with one line naming the file",
+  ignore: !ready,
+  async fn() {
+    const work = await Deno.makeTempDir();
+    try {
+      for (const family of ["v2", "v1"]) {
+        const made = await python([
+          "scripts/convert/random_checkpoints.py",
+          ...["--family", family, "--grid", "16", "--out", `${work}/${family}`],
+        ]);
+        assertEquals(made.code, 0, made.stderr);
+      }
+      const convert = (args: string[]) =>
+        python([
+          "scripts/convert.py",
+          "--out",
+          `${work}/model`,
+          "--heads",
+          "4",
+          "--no-check",
+          ...args,
+        ]);
+      const cases: [string[], string][] = [
+        [
+          ["--family", "v2", "--transformer", `${work}/v1/transformer.pth`],
+          `${work}/v1/transformer.pth: not a v2 transformer`,
+        ],
+        [
+          ["--family", "v2", "--transformer", `${work}/v2/transformer.pth`, "--image-size", "384"],
+          "makes 256-pixel images, not --image-size 384",
+        ],
+        [
+          ["--family", "v1", "--transformer", `${work}/none.pth`],
+          `${work}/none.pth: transformer checkpoint not found`,
+        ],
+        [
+          ["--family", "v2", "--transformer", `${work}/v2/transformer.pth`, "--size", "small"],
+          "--size small expects width 512",
+        ],
+      ];
+      for (const [args, message] of cases) {
+        const tokenizer = args.includes("v1") && !args.includes(`${work}/v1/transformer.pth`)
+          ? `${work}/v1/tokenizer.pth`
+          : `${work}/v2/tokenizer.pth`;
+        const result = await convert([...args, "--tokenizer", tokenizer]);
+        assertEquals(result.code, 1, result.stderr);
+        const lines = result.stderr.trim().split("\n").filter((l) => l.startsWith("error:"));
+        assertEquals(lines.length, 1, result.stderr);
+        assert(lines[0].includes(message), `${lines[0]} ⊅ ${message}`);
+      }
+    } finally {
+      await Deno.remove(work, { recursive: true });
+    }
+  },
+});

@@ -88,14 +88,15 @@ class _SelfAttention(nn.Module):
 
     def __init__(self, dim: int, heads: int):
         super().__init__()
-        if dim % heads != 0:
-            raise ValueError(f"hidden_dim {dim} is not divisible by heads {heads}")
+        # The official head width rounds down, so the inner width can be narrower than dim
+        # (the "small" size: 6 heads of 85 in a 512-wide model, 510 inner).
         self.heads = heads
         self.head_dim = dim // heads
-        self.wq = nn.Linear(dim, dim, bias=False)
-        self.wk = nn.Linear(dim, dim, bias=False)
-        self.wv = nn.Linear(dim, dim, bias=False)
-        self.wo = nn.Linear(dim, dim, bias=False)
+        inner = heads * self.head_dim
+        self.wq = nn.Linear(dim, inner, bias=False)
+        self.wk = nn.Linear(dim, inner, bias=False)
+        self.wv = nn.Linear(dim, inner, bias=False)
+        self.wo = nn.Linear(inner, dim, bias=False)
 
     def _split(self, t: torch.Tensor, n: int) -> torch.Tensor:
         # (B, n, C) -> (B, heads, n, head_dim)

@@ -12,12 +12,13 @@ Run with Debian's Python (apt-get install python3-torch python3-onnx):
 """
 
 import argparse
-import json
 import math
 import os
 
 import torch
 from torch import nn
+
+from model_folder import write_folder
 
 GRID = 16
 CODEBOOK = 64
@@ -85,17 +86,6 @@ class Decoder(nn.Module):
         return self.net(self.codebook(tokens).permute(0, 3, 1, 2))
 
 
-def reference_inputs():
-    n = GRID * GRID
-    tokens = torch.stack([(torch.arange(n) * 7 + 3 * b) % (CODEBOOK + 1) for b in range(2)])
-    return tokens, torch.tensor([1, 9]), torch.tensor([False, True])
-
-
-def strided(t, stride=97):
-    flat = t.detach().reshape(-1)
-    return {"stride": stride, "values": flat[::stride].tolist(), "sum": float(flat.double().sum())}
-
-
 class WrongSignature(nn.Module):
     """A transformer-shaped graph with one contract violation, for the loader's error tests."""
 
@@ -131,29 +121,7 @@ def main():
     torch.manual_seed(SEED)
     transformer, decoder = Transformer().eval(), Decoder().eval()
 
-    tokens, labels, drop = reference_inputs()
-    dummy_grid = (tokens % CODEBOOK).reshape(2, GRID, GRID)
-    with torch.no_grad():
-        torch.onnx.export(
-            transformer, (tokens, labels, drop), os.path.join(out, "transformer.onnx"),
-            input_names=["tokens", "labels", "drop_label"], output_names=["logits"],
-            dynamic_axes={name: {0: "batch"} for name in ["tokens", "labels", "drop_label", "logits"]},
-            opset_version=17,
-        )
-        torch.onnx.export(
-            decoder, (dummy_grid,), os.path.join(out, "decoder.onnx"),
-            input_names=["tokens"], output_names=["image"],
-            dynamic_axes={"tokens": {0: "batch"}, "image": {0: "batch"}}, opset_version=17,
-        )
-        reference = {
-            "transformer": {"tokens": tokens.tolist(), "labels": labels.tolist(), "drop_label": drop.tolist(),
-                            "logits": strided(transformer(tokens, labels, drop))},
-            "decoder": {"tokens": dummy_grid.tolist(), "image": strided(decoder(dummy_grid))},
-        }
-    with open(os.path.join(out, "reference.json"), "w") as f:
-        json.dump(reference, f)
     manifest = {
-        "format": "halton-maskgit/model@1",
         "name": "tiny-random",
         "task": "class-to-image",
         "description": "Stand-in with random weights: its images are noise. For tests and wiring only.",
@@ -167,9 +135,7 @@ def main():
         "source": f"scripts/build_standin.py (torch.manual_seed({SEED}))",
         "license": "MIT (generated weights)",
     }
-    with open(os.path.join(out, "model.json"), "w") as f:
-        json.dump(manifest, f, indent=2)
-        f.write("\n")
+    write_folder(out, transformer, decoder, manifest)
     write_broken_fixtures(os.path.normpath(args.fixtures))
     print(f"wrote {out}: transformer {sum(p.numel() for p in transformer.parameters())} params, "
           f"decoder {sum(p.numel() for p in decoder.parameters())} params")

@@ -10,18 +10,17 @@ classifier and real glyph sheets for `deno task eval`).
 import argparse
 import json
 import os
+import sys
 
 import numpy as np
 import torch
 from PIL import Image
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from model_folder import strided  # noqa: E402
+
 from common import (CODEBOOK, GRID, ROOT, RUNS, GlyphClassifier, MaskGIT, TokenDecoder, VQ, class_names,
                     load_glyphs, setup)
-
-
-def strided(t, stride=97):
-    flat = t.detach().reshape(-1)
-    return {"stride": stride, "values": flat[::stride].tolist(), "sum": float(flat.double().sum())}
 
 
 def affine_layer_norms(module):

@@ -23,14 +23,13 @@ to ONNX (dynamic batch) under /tmp and validated with ``onnx.checker``.
 from __future__ import annotations
 
 import math
-import re
 from typing import Dict, List, Optional
 
 import torch
 from torch import nn
 import torch.nn.functional as F
 
-from vq_layers import GroupNorm, Level, ResBlock, SpatialAttention, swish
+from vq_layers import Codebook, GroupNorm, Level, ResBlock, SpatialAttention, count_indexed, swish
 
 # ---------------------------------------------------------------------------
 # Model sizes.  mlp_dim is always 4 * hidden_dim in the official trainer; the
@@ -278,14 +277,9 @@ def _transformer_shapes(state_dict: Dict[str, torch.Tensor]) -> dict:
     if input_size * input_size != n_pos:
         raise ValueError(f"pos_emb.weight has {n_pos} rows, not a square token grid")
 
-    layer_ids = set()
-    for k in sd:
-        mt = re.match(r"transformer\.layers\.(\d+)\.", k)
-        if mt:
-            layer_ids.add(int(mt.group(1)))
-    depth = len(layer_ids)
-    if depth == 0 or layer_ids != set(range(depth)):
-        raise ValueError(f"transformer.layers indices are not 0..N-1: {sorted(layer_ids)}")
+    depth = count_indexed(sd, "transformer.layers")
+    if depth == 0:
+        raise ValueError("no transformer.layers.* keys")
 
     ff_width = _shape(sd, "transformer.layers.0.ff.w1.weight")[0]
     # Official models use mlp_dim = 4 * hidden_dim; otherwise pick a value that
@@ -360,12 +354,6 @@ class _ConvDecoder(nn.Module):
         return self.conv_out(swish(self.norm_out(h)))
 
 
-class _Codebook(nn.Module):
-    def __init__(self, codebook_size: int, embed_dim: int):
-        super().__init__()
-        self.embedding = nn.Embedding(codebook_size, embed_dim)
-
-
 class LlamaGenDecoder(nn.Module):
     """Decoding half of the LlamaGen VQ tokenizer (VQ-16 by default).
 
@@ -384,7 +372,7 @@ class LlamaGenDecoder(nn.Module):
             ch_mult = [1, 1, 2, 2, 4]
         self.codebook_size = codebook_size
         self.l2_norm = l2_norm
-        self.quantize = _Codebook(codebook_size, embed_dim)
+        self.quantize = Codebook(codebook_size, embed_dim)
         self.post_quant_conv = nn.Conv2d(embed_dim, z_channels, 1)
         self.decoder = _ConvDecoder(z_channels, ch, list(ch_mult), num_res_blocks, out_channels)
 
@@ -422,16 +410,10 @@ def decoder_config(state_dict: Dict[str, torch.Tensor]) -> dict:
         raise ValueError(f"post_quant_conv.weight shape {pq} does not take {embed_dim} codebook channels")
     z_channels = pq[0]
 
-    stage_ids = set()
-    for k in sd:
-        mt = re.match(r"decoder\.conv_blocks\.(\d+)\.", k)
-        if mt:
-            stage_ids.add(int(mt.group(1)))
-    levels = len(stage_ids)
-    if levels == 0 or stage_ids != set(range(levels)):
-        raise ValueError(f"decoder.conv_blocks indices are not 0..N-1: {sorted(stage_ids)}")
-    n_res = len({int(m.group(1)) for k in sd
-                 for m in [re.match(r"decoder\.conv_blocks\.0\.res\.(\d+)\.", k)] if m})
+    levels = count_indexed(sd, "decoder.conv_blocks")
+    if levels == 0:
+        raise ValueError("no decoder.conv_blocks.* keys")
+    n_res = count_indexed(sd, "decoder.conv_blocks.0.res")
     # stage i (coarsest first) outputs ch * ch_mult[levels-1-i]
     outs = [_shape(sd, f"decoder.conv_blocks.{i}.res.0.conv1.weight")[0] for i in range(levels)]
     widths = list(reversed(outs))  # finest level first, like ch_mult

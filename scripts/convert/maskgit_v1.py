@@ -36,14 +36,13 @@ post-processing choices).
 from __future__ import annotations
 
 import math
-import re
-from typing import Dict, Iterable, Optional, Sequence, Tuple
+from typing import Dict, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from vq_layers import GroupNorm, Level, ResBlock, SpatialAttention, swish
+from vq_layers import Codebook, GroupNorm, Level, ResBlock, SpatialAttention, count_indexed, swish
 
 __all__ = [
     "MaskGitV1Transformer",
@@ -262,12 +261,6 @@ class MaskGitV1Transformer(nn.Module):
         return torch.matmul(h[:, :n], self.tok_emb.weight[:v].t()) + self.bias[:n, :v]
 
 
-def _layer_indices(keys: Iterable[str], pattern: str) -> Sequence[int]:
-    rx = re.compile(pattern)
-    found = {int(m.group(1)) for m in (rx.match(k) for k in keys) if m}
-    return sorted(found)
-
-
 def transformer_config(state_dict: Dict[str, torch.Tensor], heads: int = 16,
                        nclass: Optional[int] = None,
                        codebook_size: Optional[int] = None) -> dict:
@@ -293,10 +286,7 @@ def transformer_config(state_dict: Dict[str, torch.Tensor], heads: int = 16,
         codebook_size = vocab - 2 - nclass
     if codebook_size + nclass + 2 != vocab or codebook_size <= 0 or nclass <= 0:
         raise ValueError(f"inconsistent codebook_size/nclass for vocab {vocab}")
-    depth_ids = _layer_indices(sd.keys(), r"transformer\.layers\.(\d+)\.")
-    depth = len(depth_ids)
-    if depth_ids != list(range(depth)):
-        raise ValueError("non-contiguous transformer layer indices")
+    depth = count_indexed(sd, "transformer.layers")
     mlp_dim = sd["transformer.layers.0.1.fn.net.0.weight"].shape[0]
     if hidden % heads:
         raise ValueError(f"hidden_dim {hidden} not divisible by heads {heads}")
@@ -355,12 +345,6 @@ class _ConvDecoder(nn.Module):
         return self.conv_out(swish(self.norm_out(h)))
 
 
-class _Codebook(nn.Module):
-    def __init__(self, n_embed: int, embed_dim: int):
-        super().__init__()
-        self.embedding = nn.Embedding(n_embed, embed_dim)
-
-
 class TamingDecoder(nn.Module):
     """Token grid -> image with the taming VQGAN decoder.
 
@@ -388,7 +372,7 @@ class TamingDecoder(nn.Module):
         self.embed_dim = embed_dim
         self.output_mode = output_mode
         self.downsample_factor = 2 ** (len(ch_mult) - 1)
-        self.quantize = _Codebook(n_embed, embed_dim)
+        self.quantize = Codebook(n_embed, embed_dim)
         self.post_quant_conv = _conv1(embed_dim, z_channels)
         self.decoder = _ConvDecoder(ch, out_ch, ch_mult, num_res_blocks, attn_resolutions,
                                     resolution, z_channels)
@@ -445,12 +429,10 @@ def decoder_config(state_dict: Dict[str, torch.Tensor],
     sd = extract_vqgan_state_dict(state_dict)
     n_embed, embed_dim = sd["quantize.embedding.weight"].shape
     z_channels = sd["post_quant_conv.weight"].shape[0]
-    levels = _layer_indices(sd.keys(), r"decoder\.up\.(\d+)\.")
-    n_levels = len(levels)
-    if levels != list(range(n_levels)) or n_levels == 0:
+    n_levels = count_indexed(sd, "decoder.up")
+    if n_levels == 0:
         raise ValueError("cannot find decoder.up.* levels")
-    blocks = _layer_indices(sd.keys(), r"decoder\.up\.0\.block\.(\d+)\.")
-    num_res_blocks = len(blocks) - 1
+    num_res_blocks = count_indexed(sd, "decoder.up.0.block") - 1
     widths = [sd[f"decoder.up.{i}.block.0.conv1.weight"].shape[0] for i in range(n_levels)]
     ch = widths[0]
     if any(w % ch for w in widths):

@@ -2,9 +2,29 @@
 for v1.0, LlamaGen's VQ-16 for v2): they share these layers and parameter names, and differ
 only in how the layers are arranged and named above them."""
 
+import re
+
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+
+def count_indexed(state_dict, prefix: str) -> int:
+    """How many consecutive list entries `prefix.0.`, `prefix.1.`, … a state dict holds;
+    ValueError when the indices do not run 0..N-1."""
+    pattern = re.compile(re.escape(prefix) + r"\.(\d+)\.")
+    found = {int(m.group(1)) for key in state_dict for m in [pattern.match(key)] if m}
+    if found != set(range(len(found))):
+        raise ValueError(f"{prefix} indices are not 0..N-1: {sorted(found)}")
+    return len(found)
+
+
+class Codebook(nn.Module):
+    """The VQ codebook as checkpoints name it: `quantize.embedding.weight`."""
+
+    def __init__(self, size: int, dim: int):
+        super().__init__()
+        self.embedding = nn.Embedding(size, dim)
 
 
 class GroupNorm(nn.Module):

@@ -14,6 +14,7 @@
 
 import autocannon from "autocannon";
 import { parseArgs } from "node:util";
+import { spawnServer } from "./spawn_server.ts";
 
 const { values } = parseArgs({
   options: {
@@ -42,37 +43,16 @@ const queue = Number(values.queue);
 const capacity = concurrency + queue;
 const ROOT = new URL("..", import.meta.url).pathname;
 
-const server = new Deno.Command(Deno.execPath(), {
-  args: ["run", "--allow-read", "--allow-net", "--allow-ffi", "--allow-env", "--allow-sys"]
-    .concat(["main.ts", "serve", "--host", "127.0.0.1", "--port", "0"])
-    .concat([
-      "--model",
-      values.model!,
-      "--concurrency",
-      String(concurrency),
-      "--queue",
-      String(queue),
-    ]),
-  cwd: ROOT,
-  stdout: "null",
-  stderr: "piped",
-}).spawn();
-const stderr = server.stderr.pipeThrough(new TextDecoderStream()).getReader();
-let log = "";
-while (!/listening on http:\S+/.test(log)) {
-  const { value, done } = await stderr.read();
-  if (done) {
-    console.error(`error: the server did not start: ${log.trim()}`);
-    Deno.exit(1);
-  }
-  log += value;
-}
-const drain = (async () => {
-  for (let chunk = await stderr.read(); !chunk.done; chunk = await stderr.read()) {
-    log += chunk.value;
-  }
-})();
-const base = log.match(/listening on (http:\S+)/)![1];
+const server = await spawnServer(
+  ["run", "--allow-read", "--allow-net", "--allow-ffi", "--allow-env", "--allow-sys", "main.ts"]
+    .concat(["serve", "--host", "127.0.0.1", "--port", "0", "--model", values.model!])
+    .concat(["--concurrency", String(concurrency), "--queue", String(queue)]),
+  ROOT,
+).catch((error) => {
+  console.error(`error: ${error.message}`);
+  Deno.exit(1);
+});
+const base = server.url;
 
 const body = JSON.stringify({ class: 1, steps: number("steps") });
 const generateOnce = () =>
@@ -124,9 +104,9 @@ peak = Math.max(peak, await rssBytes());
 
 const health = await fetch(`${base}health`).then((r) => r.status, () => 0);
 const after = await generateOnce().catch(() => 0);
-server.kill("SIGTERM");
-const { code } = await server.status;
-await drain;
+server.process.kill("SIGTERM");
+const { code } = await server.process.status;
+await server.log();
 
 const statuses: Record<string, number> = Object.fromEntries(
   Object.entries(result.statusCodeStats as Record<string, { count: number }>).map((

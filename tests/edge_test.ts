@@ -2,6 +2,7 @@
 import { loadBackend } from "../src/backend/mod.ts";
 import { generate } from "../src/generate.ts";
 import { DEFAULT_MODEL_DIR, loadModel } from "../src/model.ts";
+import { spawnServer } from "../scripts/spawn_server.ts";
 import { assert, assertEquals } from "./assert.ts";
 
 Deno.test({
@@ -9,32 +10,13 @@ Deno.test({
   sanitizeResources: false,
   async fn() {
     const root = new URL("..", import.meta.url).pathname;
-    const server = new Deno.Command(Deno.execPath(), {
-      // Read and net only: loading any native addon would need --allow-ffi and fail.
-      args: [
-        "serve",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        "0",
-        "--allow-read",
-        "--allow-net",
-        "edge.ts",
-      ],
-      cwd: root,
-      stdout: "null",
-      stderr: "piped",
-      env: { NO_COLOR: "1" },
-    }).spawn();
+    // Read and net only: loading any native addon would need --allow-ffi and fail.
+    const server = await spawnServer(
+      ["serve", "--host", "127.0.0.1", "--port", "0", "--allow-read", "--allow-net", "edge.ts"],
+      root,
+    );
+    const { url } = server;
     try {
-      const output = server.stderr.pipeThrough(new TextDecoderStream()).getReader();
-      let log = "";
-      while (!/Listening on (http:\S+)/.test(log)) {
-        const { value, done } = await output.read();
-        if (done) throw new Error(`edge.ts did not start: ${log}`);
-        log += value;
-      }
-      const url = log.match(/Listening on (http:\S+)/)![1];
       const response = await fetch(`${url}v1/generate`, {
         method: "POST",
         headers: { "content-type": "application/json" },
@@ -52,10 +34,10 @@ Deno.test({
         body: JSON.stringify({ class: "K", steps: 0 }),
       });
       assertEquals([bad.status, (await bad.json()).field], [400, "steps"]);
-      output.cancel();
     } finally {
-      server.kill("SIGTERM");
-      await server.status;
+      server.process.kill("SIGTERM");
+      await server.process.status;
+      await server.log();
     }
   },
 });

@@ -1,42 +1,25 @@
 // The serve command as a process: start-up errors, and SIGTERM finishing in-flight work.
+import { spawnServer } from "../scripts/spawn_server.ts";
 import { assert, assertEquals } from "./assert.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const STANDIN = `${ROOT}models/tiny-random`;
 const PERMISSIONS = ["--allow-read", "--allow-net", "--allow-ffi", "--allow-env", "--allow-sys"];
 
-function deno(args: string[], stdout: "piped" | "null" = "piped") {
+function deno(args: string[]) {
   return new Deno.Command(Deno.execPath(), {
     args,
     cwd: ROOT,
-    stdout,
+    stdout: "piped",
     stderr: "piped",
     env: { NO_COLOR: "1" },
   });
 }
 
 /** Starts `main.ts serve` on a free port; resolves once it listens. */
-async function startServer(extra: string[] = []) {
-  const process = deno(
-    ["run", ...PERMISSIONS, "main.ts", "serve"]
-      .concat(["--port", "0", "--model", STANDIN, ...extra]),
-    "null",
-  ).spawn();
-  const lines = process.stderr.pipeThrough(new TextDecoderStream()).getReader();
-  let log = "";
-  while (!/listening on (http:\S+)/.test(log)) {
-    const { value, done } = await lines.read();
-    if (done) throw new Error(`server did not start: ${log}`);
-    log += value;
-  }
-  const url = log.match(/listening on (http:\S+)/)![1];
-  const rest = (async () => {
-    for (let chunk = await lines.read(); !chunk.done; chunk = await lines.read()) {
-      log += chunk.value;
-    }
-    return log;
-  })();
-  return { process, url, log: () => rest };
+function startServer(extra: string[] = []) {
+  const args = ["run", ...PERMISSIONS, "main.ts", "serve", "--port", "0", "--model", STANDIN];
+  return spawnServer([...args, ...extra], ROOT);
 }
 
 Deno.test("serve: SIGTERM stops accepting, finishes the running generation, exits 0", async () => {

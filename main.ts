@@ -24,6 +24,7 @@ commands:
   eval              score a scheduler's images with the model's glyph classifier
   analyze           per-step entropy and distances, heat maps, step grids (paper Fig. 3, 4, 10)
   serve             the HTTP server and web page; see README "Serving over HTTP"
+  bench             per-image time split, images/s per batch, this machine's sgemm rate
 
 generate options:
   --model DIR              model folder (default: models/glyphs)
@@ -45,6 +46,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   generate: async () => (await import("./src/cli/generate.ts")).generateCommand,
   eval: async () => (await import("./src/cli/eval.ts")).evalCommand,
   analyze: async () => (await import("./src/cli/analyze.ts")).analyzeCommand,
+  bench: async () => (await import("./src/cli/bench.ts")).benchCommand,
   serve: async () => (await import("./src/cli/serve.ts")).serveCommand,
 };
 

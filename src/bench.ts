@@ -1,0 +1,140 @@
+/**
+ * Benchmark pieces: where one generation's time goes (transformer forwards, VQ decode,
+ * PNG encoding, and the rest: sampling and JavaScript overhead), medians over runs, and the
+ * machine's sgemm rate through the same ONNX Runtime.
+ *
+ * @module
+ */
+
+import type { OnnxBackend } from "./backend/onnx.ts";
+import { render } from "./generate.ts";
+import { encodePng } from "./image.ts";
+import { type Model, openSession } from "./model.ts";
+import type { SettingsInput } from "./settings.ts";
+
+/** Milliseconds spent in each part of one generation of a batch. */
+export interface Split {
+  total: number;
+  forward: number;
+  decode: number;
+  encode: number;
+  /** total − forward − decode − encode: sampling, scheduling, buffers. */
+  other: number;
+  /** Transformer calls made. */
+  forwards: number;
+  /** Rows (images, ×2 with guidance) summed over the calls. */
+  rows: number;
+}
+
+/** Median and range of some measurements. */
+export interface Stats {
+  median: number;
+  min: number;
+  max: number;
+}
+
+/**
+ * Median, min and max.
+ *
+ * @example
+ * ```ts
+ * import { stats } from "./bench.ts";
+ * stats([3, 1, 2, 10]); // { median: 2.5, min: 1, max: 10 }
+ * ```
+ */
+export function stats(values: readonly number[]): Stats {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  const median = sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+  return { median, min: sorted[0], max: sorted[sorted.length - 1] };
+}
+
+/**
+ * Generates `batch` images once and times each part. The model's predictor and decoder are
+ * wrapped for the run only.
+ *
+ * @example
+ * ```ts ignore
+ * const split = await timeGeneration(model, 4, { steps: 32, seed: 0 });
+ * split.forward / split.total; // share of time in the transformer
+ * ```
+ */
+export async function timeGeneration(
+  model: Model,
+  batch: number,
+  settings: SettingsInput,
+): Promise<Split> {
+  let forward = 0, decode = 0, forwards = 0, rows = 0;
+  const timed: Model = {
+    ...model,
+    predictor: {
+      async predict(input) {
+        const start = performance.now();
+        const logits = await model.predictor.predict(input);
+        forward += performance.now() - start;
+        forwards++;
+        rows += input.batch;
+        return logits;
+      },
+    },
+    decoder: {
+      async decode(tokens, n) {
+        const start = performance.now();
+        const images = await model.decoder.decode(tokens, n);
+        decode += performance.now() - start;
+        return images;
+      },
+    },
+  };
+  const classes = Array.from({ length: batch }, (_, i) => i % model.manifest.classes.length);
+  const start = performance.now();
+  const { pictures } = await render({ model: timed, classes, settings });
+  const rendered = performance.now();
+  pictures.forEach((picture) => encodePng(picture));
+  const end = performance.now();
+  const encode = end - rendered;
+  const total = end - start;
+  return {
+    total,
+    forward,
+    decode,
+    encode,
+    other: total - forward - decode - encode,
+    forwards,
+    rows,
+  };
+}
+
+/**
+ * This machine's float32 matrix-multiply rate (GFLOP/s) through ONNX Runtime: the median of
+ * `runs` products of two n×n matrices, after one warm-up.
+ *
+ * @example
+ * ```ts ignore
+ * const gflops = await sgemmRate(nodeBackend, 1024);
+ * ```
+ */
+export async function sgemmRate(
+  backend: OnnxBackend,
+  n = 1024,
+  runs = 5,
+  threads?: number,
+): Promise<number> {
+  const path = new URL("../scripts/bench/matmul.onnx", import.meta.url).pathname;
+  const session = await openSession(path, { backend, threads });
+  const { Tensor } = backend.runtime;
+  const values = new Float32Array(n * n).map((_, i) => ((i * 7919) % 1000) / 1000 - 0.5);
+  const feeds = {
+    a: new Tensor("float32", values, [n, n]),
+    b: new Tensor("float32", values, [n, n]),
+  };
+  await session.run(feeds);
+  const times: number[] = [];
+  for (let r = 0; r < runs; r++) {
+    const start = performance.now();
+    await session.run(feeds);
+    times.push(performance.now() - start);
+  }
+  await session.release();
+  return (2 * n ** 3) / (stats(times).median / 1000) / 1e9;
+}

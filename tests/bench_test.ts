@@ -1,0 +1,33 @@
+import { main } from "../main.ts";
+import { loadBackend } from "../src/backend/mod.ts";
+import { sgemmRate, stats, timeGeneration } from "../src/bench.ts";
+import { loadModel } from "../src/model.ts";
+import { assert, assertEquals } from "./assert.ts";
+
+const STANDIN = new URL("../models/tiny-random", import.meta.url).pathname;
+
+Deno.test("bench: median and range", () => {
+  assertEquals(stats([5]), { median: 5, min: 5, max: 5 });
+  assertEquals(stats([4, 1, 3, 2]), { median: 2.5, min: 1, max: 4 });
+});
+
+Deno.test("bench: a generation's parts add up, one forward per step, guidance doubles the rows", async () => {
+  const backend = await loadBackend("node");
+  const model = await loadModel(STANDIN, { backend, threads: 1 });
+  const split = await timeGeneration(model, 3, { steps: 6, cfg: 2, seed: 1 });
+  assertEquals(split.forwards, 6);
+  assertEquals(split.rows, 6 * 2 * 3);
+  for (const part of [split.forward, split.decode, split.encode]) assert(part > 0);
+  const sum = split.forward + split.decode + split.encode + split.other;
+  assert(Math.abs(sum - split.total) < 1e-6);
+  assertEquals((await timeGeneration(model, 2, { steps: 4, cfg: 0 })).rows, 4 * 2);
+  const rate = await sgemmRate(backend, 128, 2, 1);
+  assert(rate > 0.1 && Number.isFinite(rate), `${rate} GFLOP/s`);
+});
+
+Deno.test("bench: the command runs, and refuses bad options with one line", async () => {
+  const args = ["bench", "--model", STANDIN, "--steps", "4", "--runs", "1"];
+  assertEquals(await main([...args, "--batch", "1,2", "--json"]), 0);
+  assertEquals(await main([...args, "--batch", "0"]), 1);
+  assertEquals(await main([...args, "--runs", "x"]), 1);
+});

@@ -7,6 +7,7 @@ import json
 import os
 
 import torch
+from torch.profiler import ProfilerActivity, profile
 
 FORMAT = "halton-maskgit/model@1"
 
@@ -23,6 +24,25 @@ def reference_inputs(grid, codebook_size, classes):
     tokens = torch.stack([(torch.arange(n) * 7 + 3 * b) % (codebook_size + 1) for b in range(2)])
     labels = torch.tensor([1 % classes, 9 % classes])
     return tokens, labels, torch.tensor([False, True])
+
+
+def count_flops(module, *inputs):
+    """Floating-point operations of one call, as PyTorch's profiler counts them (matrix
+    products and convolutions; element-wise work is left out)."""
+    with torch.no_grad(), profile(activities=[ProfilerActivity.CPU], with_flops=True) as prof:
+        module(*inputs)
+    return int(sum(event.flops for event in prof.key_averages()))
+
+
+def flops_per_row(transformer, decoder, grid):
+    """{"transformer": per forward row, "decoder": per image}: what `deno task bench` divides
+    by measured time to report achieved GFLOP/s."""
+    tokens = torch.zeros(1, grid * grid, dtype=torch.long)
+    return {
+        "transformer": count_flops(transformer, tokens, torch.zeros(1, dtype=torch.long),
+                                   torch.zeros(1, dtype=torch.bool)),
+        "decoder": count_flops(decoder, tokens.reshape(1, grid, grid)),
+    }
 
 
 def write_folder(out, transformer, decoder, manifest):
@@ -55,6 +75,7 @@ def write_folder(out, transformer, decoder, manifest):
     }
     with open(os.path.join(out, "reference.json"), "w") as f:
         json.dump(reference, f)
+    manifest = {**manifest, "flops": flops_per_row(transformer, decoder, grid)}
     with open(os.path.join(out, "model.json"), "w") as f:
         json.dump({"format": FORMAT, **manifest}, f, indent=2)
         f.write("\n")

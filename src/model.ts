@@ -50,6 +50,8 @@ export interface Manifest {
   defaults: SettingsInput;
   /** File names inside the folder. */
   files: { transformer: string; decoder: string };
+  /** Floating-point operations per transformer row and per decoded image (for benchmarks). */
+  flops?: { transformer: number; decoder: number };
   source?: string;
   license?: string;
 }
@@ -126,6 +128,12 @@ export function parseManifest(text: string, file: string): Manifest {
   if (![1, 3].includes(valueAt("image.channels") as number)) fail("image.channels", "1 or 3");
   for (const key of ["transformer", "decoder"]) {
     string(`files.${key}`, /^[^/\\]+\.onnx$/, "a file name ending in .onnx (no folders)");
+  }
+  if (json.flops !== undefined) {
+    for (const key of ["transformer", "decoder"]) {
+      const value = valueAt(`flops.${key}`);
+      if (typeof value !== "number" || !(value > 0)) fail(`flops.${key}`, "a number > 0");
+    }
   }
   for (const key of ["description", "source", "license"]) {
     if (json[key] !== undefined) string(key);

@@ -31,3 +31,18 @@ Deno.test("bench: the command runs, and refuses bad options with one line", asyn
   assertEquals(await main([...args, "--batch", "0"]), 1);
   assertEquals(await main([...args, "--runs", "x"]), 1);
 });
+
+Deno.test("bench: a manifest's flops must be positive numbers when given", async () => {
+  const { parseManifest } = await import("../src/model.ts");
+  const text = await Deno.readTextFile(`${STANDIN}/model.json`);
+  assert(parseManifest(text, "model.json").flops!.transformer > 0);
+  const json = JSON.parse(text);
+  json.flops.transformer = -1;
+  let message = "";
+  try {
+    parseManifest(JSON.stringify(json), "model.json");
+  } catch (error) {
+    message = (error as Error).message;
+  }
+  assert(message.includes("field 'flops.transformer' must be a number > 0"), message);
+});

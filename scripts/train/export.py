@@ -17,7 +17,7 @@ import torch
 from PIL import Image
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from model_folder import strided  # noqa: E402
+from model_folder import flops_per_row, strided  # noqa: E402
 
 from common import (CODEBOOK, GRID, ROOT, RUNS, GlyphClassifier, MaskGIT, TokenDecoder, VQ, class_names,
                     load_glyphs, setup)
@@ -132,6 +132,7 @@ def main():
         # Chosen by a small sweep on 124 samples (docs/results.md): guidance 2, constant T = 0.6.
         "defaults": {"steps": 32, "cfg": 2, "temperature": {"start": 0.6, "end": 0.6}},
         "files": {"transformer": "transformer.onnx", "decoder": "decoder.onnx"},
+        "flops": flops_per_row(transformer, decoder, GRID),
         "source": "scripts/train/ (glyphs.py, vq.py, transformer.py, classifier.py, export.py)",
         "license": "weights: MIT; training glyphs rendered from Debian font packages (SIL OFL, GPL with font "
                    "exception, AGPL for URW base35) - see data/glyphs.json for the font list",

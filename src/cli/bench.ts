@@ -16,7 +16,35 @@ const BENCH_OPTIONS = {
   batch: { type: "string" },
   runs: { type: "string" },
   json: { type: "boolean" },
+  torch: { type: "string" },
+  family: { type: "string" },
+  "torch-heads": { type: "string" },
 } as const;
+
+/**
+ * The PyTorch reference (scripts/bench_torch.py) on the checkpoints a folder was converted from
+ * (`DIR/transformer.pth`, `DIR/tokenizer.pth`), at batch 1, in this same run.
+ */
+async function torchReference(
+  dir: string,
+  family: string,
+  steps: number,
+  cfg: number,
+  runs: number,
+  heads?: string,
+): Promise<{ msPerImage: number; forwardMsPerImage: number }> {
+  const script = new URL("../../scripts/bench_torch.py", import.meta.url).pathname;
+  const args = [script, "--family", family, "--transformer", `${dir}/transformer.pth`]
+    .concat(["--tokenizer", `${dir}/tokenizer.pth`, "--steps", String(steps)])
+    .concat(["--cfg", String(cfg), "--runs", String(runs)])
+    .concat(heads === undefined ? [] : ["--heads", heads]);
+  const result = await new Deno.Command("/usr/bin/python3", { args, stderr: "piped" }).output();
+  if (result.code !== 0) {
+    const reason = new TextDecoder().decode(result.stderr).trim().split("\n").at(-1);
+    throw new Error(`the PyTorch reference failed: ${reason}`);
+  }
+  return JSON.parse(new TextDecoder().decode(result.stdout).trim().split("\n").at(-1)!);
+}
 
 /** Runs the benchmark and prints a table (or JSON with `--json`). */
 export async function benchCommand(args: string[]): Promise<void> {
@@ -62,12 +90,29 @@ export async function benchCommand(args: string[]): Promise<void> {
       shareOfSgemm: gflops === undefined ? undefined : gflops / sgemm,
     });
   }
+  const resolved = resolveSettings(mergeSettings(model.manifest.defaults, settings), grid * grid);
+  const torch = values.torch === undefined ? undefined : await torchReference(
+    values.torch,
+    values.family ?? "v2",
+    resolved.steps,
+    resolved.cfg,
+    runs,
+    values["torch-heads"],
+  );
+  const ours = results.find((r) => r.batch === 1);
   const report = {
     model: model.manifest.name,
     backend: options.backend.name,
-    steps: resolveSettings(mergeSettings(model.manifest.defaults, settings), grid * grid).steps,
+    steps: resolved.steps,
     sgemmGflops: sgemm,
     results,
+    torch: torch && ours
+      ? {
+        ...torch,
+        ratio: ours.msPerImage.total / torch.msPerImage,
+        forwardRatio: ours.msPerImage.forward / torch.forwardMsPerImage,
+      }
+      : undefined,
   };
   if (values.json) {
     console.log(JSON.stringify(report, null, 2));
@@ -91,6 +136,13 @@ export async function benchCommand(args: string[]): Promise<void> {
         `${m.forward.toFixed(1).padStart(7)} | ${m.decode.toFixed(1).padStart(6)} | ` +
         `${m.encode.toFixed(1).padStart(6)} | ${m.other.toFixed(1).padStart(5)} | ` +
         `${r.imagesPerSecond.toFixed(2).padStart(8)} | ${other.padStart(13)} | ${rate}`,
+    );
+  }
+  if (report.torch) {
+    const { ratio, forwardRatio, msPerImage } = report.torch;
+    console.log(
+      `PyTorch ${msPerImage.toFixed(0)} ms per image (batch 1, same weights): ours / PyTorch = ` +
+        `${ratio.toFixed(2)} (forward ${forwardRatio.toFixed(2)})`,
     );
   }
 }

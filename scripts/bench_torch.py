@@ -1,0 +1,111 @@
+#!/usr/bin/env python3
+"""PyTorch reference for `deno task bench`: the Halton sampling procedure (the paper's order from
+src/tables, arccos counts, guidance as one batch of 2B rows, tempered softmax sampling at the
+step's positions, then the VQ decode) run with the converter's PyTorch modules on the same
+checkpoints a converted folder came from, on the same machine. Prints JSON: per-image wall time
+(median over runs after a warm-up) and the time in transformer forwards.
+
+    /usr/bin/python3 scripts/bench_torch.py --family v2 --transformer CKPT --tokenizer CKPT \\
+        [--steps 32] [--batch 1] [--runs 3] [--cfg 2] [--heads N]
+"""
+
+import argparse
+import json
+import math
+import os
+import statistics
+import sys
+import time
+
+import torch
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "convert"))
+
+import convert  # noqa: E402  (scripts/convert.py: reading and strict loading)
+import halton_v2  # noqa: E402
+import maskgit_v1  # noqa: E402
+
+
+def halton_positions(grid):
+    with open(os.path.join(HERE, "..", "src", "tables", f"halton-{grid}.json")) as f:
+        return torch.tensor([r * grid + c for r, c in json.load(f)["order"]])
+
+
+def counts(tokens, steps):
+    """Cumulative tokens known after each step (the paper's arccos schedule)."""
+    known = [max(math.floor((1 - math.acos((s + 1) / steps) / (math.pi / 2)) * tokens), s + 1)
+             for s in range(steps)]
+    known[-1] = tokens
+    return known
+
+
+@torch.no_grad()
+def generate(transformer, decoder, grid, codebook, labels, steps, cfg, temperature, order):
+    b, n = len(labels), grid * grid
+    state = torch.full((b, n), codebook, dtype=torch.long)
+    both = torch.cat([labels, labels])
+    drop = torch.cat([torch.zeros(b, dtype=torch.bool), torch.ones(b, dtype=torch.bool)])
+    forward = 0.0
+    previous = 0
+    for step, known in enumerate(counts(n, steps)):
+        positions = order[previous:known]
+        previous = known
+        start = time.perf_counter()
+        logits = transformer(torch.cat([state, state]), both, drop)
+        forward += time.perf_counter() - start
+        logits = logits[:, positions, :codebook]
+        guided = (1 + cfg) * logits[:b] - cfg * logits[b:]
+        probs = torch.softmax(guided / temperature, dim=-1)
+        state[:, positions] = torch.multinomial(probs.reshape(-1, codebook), 1).reshape(b, -1)
+    decoder(state.reshape(b, grid, grid))
+    return forward
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--family", required=True, choices=["v2", "v1"])
+    parser.add_argument("--transformer", required=True)
+    parser.add_argument("--tokenizer", required=True)
+    parser.add_argument("--steps", type=int, default=32)
+    parser.add_argument("--batch", type=int, default=1)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--cfg", type=float, default=2.0)
+    parser.add_argument("--temperature", type=float, default=1.0)
+    parser.add_argument("--heads", type=int)
+    args = parser.parse_args()
+    torch.set_num_threads(len(os.sched_getaffinity(0)))
+    torch.manual_seed(0)
+    family = halton_v2 if args.family == "v2" else maskgit_v1
+    t_state = convert.read_state(args.transformer, "model_state_dict", "transformer")
+    d_state = convert.read_state(args.tokenizer, "model" if args.family == "v2" else "state_dict", "tokenizer")
+    t_config = family.transformer_config(t_state, **({"heads": args.heads} if args.heads else {}))
+    d_config = family.decoder_config(d_state)
+    if args.family == "v2":
+        transformer_class, decoder_class = halton_v2.HaltonTransformer, halton_v2.LlamaGenDecoder
+    else:
+        transformer_class, decoder_class = maskgit_v1.MaskGitV1Transformer, maskgit_v1.TamingDecoder
+    transformer = convert.load_strict(transformer_class(**t_config), t_state, args.transformer)
+    decoder = convert.load_strict(decoder_class(**d_config), d_state, args.tokenizer, family.decoder_keys_ignored)
+    grid = t_config.get("input_size") or t_config["grid_size"]
+    codebook = t_config["codebook_size"]
+    labels = torch.arange(args.batch) % t_config["nclass"]
+    order = halton_positions(grid)
+    run = lambda: generate(transformer, decoder, grid, codebook, labels, args.steps, args.cfg,  # noqa: E731
+                           args.temperature, order)
+    run()  # warm-up
+    totals, forwards = [], []
+    for _ in range(args.runs):
+        start = time.perf_counter()
+        forwards.append(run())
+        totals.append(time.perf_counter() - start)
+    print(json.dumps({
+        "msPerImage": 1000 * statistics.median(totals) / args.batch,
+        "forwardMsPerImage": 1000 * statistics.median(forwards) / args.batch,
+        "batch": args.batch, "steps": args.steps, "runs": args.runs, "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+    }))
+
+
+if __name__ == "__main__":
+    main()

@@ -3,6 +3,7 @@ import { loadBackend } from "../src/backend/mod.ts";
 import { sgemmRate, stats, timeGeneration } from "../src/bench.ts";
 import { loadModel } from "../src/model.ts";
 import { assert, assertEquals } from "./assert.ts";
+import { convertRandom, hasTorch } from "./python.ts";
 
 const STANDIN = new URL("../models/tiny-random", import.meta.url).pathname;
 
@@ -47,38 +48,19 @@ Deno.test("bench: a manifest's flops must be positive numbers when given", async
   assert(message.includes("field 'flops.transformer' must be a number > 0"), message);
 });
 
-const hasTorch = (await new Deno.Command("/usr/bin/python3", {
-  args: ["-c", "import torch, onnx"],
-  stderr: "null",
-}).output().catch(() => ({ code: 1 }))).code === 0;
+const torchReady = await hasTorch("the bench's PyTorch reference test");
 
 Deno.test({
   name: "bench: --torch runs the PyTorch reference on the folder's own checkpoints",
-  ignore: !hasTorch,
+  ignore: !torchReady,
   async fn() {
     const work = await Deno.makeTempDir();
     try {
-      const python = (args: string[]) =>
-        new Deno.Command("/usr/bin/python3", { args, stdout: "null", stderr: "piped" }).output();
-      const root = new URL("..", import.meta.url).pathname;
-      const made = await python([`${root}scripts/convert/random_checkpoints.py`, "--family", "v2"]
-        .concat(["--grid", "16", "--out", `${work}/ck`]));
-      assertEquals(made.code, 0, new TextDecoder().decode(made.stderr));
-      const converted = await python(
-        [`${root}scripts/convert.py`, "--family", "v2", "--heads", "4"]
-          .concat([
-            "--transformer",
-            `${work}/ck/transformer.pth`,
-            "--tokenizer",
-            `${work}/ck/tokenizer.pth`,
-          ])
-          .concat(["--out", `${work}/model`, "--no-check"]),
-      );
-      assertEquals(converted.code, 0, new TextDecoder().decode(converted.stderr));
+      const { checkpoints, model } = await convertRandom(work, "v2", 16);
       const args = [
         "bench",
         "--model",
-        `${work}/model`,
+        model,
         "--steps",
         "4",
         "--runs",
@@ -86,7 +68,7 @@ Deno.test({
         "--batch",
         "1",
       ];
-      const reference = ["--torch", `${work}/ck`, "--family", "v2", "--torch-heads", "4"];
+      const reference = ["--torch", checkpoints, "--family", "v2", "--torch-heads", "4"];
       assertEquals(await main([...args, ...reference, "--json"]), 0);
       assertEquals(await main([...args, "--torch", `${work}/missing`]), 1);
     } finally {

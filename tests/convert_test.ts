@@ -6,30 +6,10 @@ import { loadBackend } from "../src/backend/mod.ts";
 import { decodePng } from "../src/image.ts";
 import { loadModel } from "../src/model.ts";
 import { assert, assertEquals } from "./assert.ts";
+import { convertRandom, hasTorch, python } from "./python.ts";
 import { assertModelMatchesReference } from "./reference.ts";
 
-const ROOT = new URL("..", import.meta.url).pathname;
-const PYTHON = "/usr/bin/python3";
-
-async function python(args: string[]): Promise<{ code: number; stderr: string }> {
-  const result = await new Deno.Command(PYTHON, {
-    args,
-    cwd: ROOT,
-    stdout: "null",
-    stderr: "piped",
-  })
-    .output().catch(() => ({ code: 127, stderr: new TextEncoder().encode("no python3") }));
-  return { code: result.code, stderr: new TextDecoder().decode(result.stderr) };
-}
-
-const probe = await python(["-c", "import torch, onnx"]);
-const ready = probe.code === 0;
-if (!ready) {
-  console.log(
-    "converter tests skipped: /usr/bin/python3 lacks torch or onnx " +
-      "(apt-get install -y python3-torch python3-onnx python3-numpy)",
-  );
-}
+const ready = await hasTorch("converter tests");
 
 const CASES = [
   { family: "v2", grid: 16, size: 256 },
@@ -45,26 +25,16 @@ for (const { family, grid, size } of CASES) {
     async fn() {
       const work = await Deno.makeTempDir();
       try {
-        const made = await python([
-          "scripts/convert/random_checkpoints.py",
-          ...["--family", family, "--grid", String(grid), "--out", `${work}/ckpt`],
-        ]);
-        assertEquals(made.code, 0, made.stderr);
-        const converted = await python([
-          "scripts/convert.py",
-          ...["--family", family, "--transformer", `${work}/ckpt/transformer.pth`],
-          ...["--tokenizer", `${work}/ckpt/tokenizer.pth`, "--out", `${work}/model`],
-          ...["--heads", "4", "--image-size", String(size), "--no-check"],
-        ]);
-        assertEquals(converted.code, 0, converted.stderr);
-        const model = await loadModel(`${work}/model`, { backend: await loadBackend("node") });
+        const folder =
+          (await convertRandom(work, family, grid, ["--image-size", String(size)])).model;
+        const model = await loadModel(folder, { backend: await loadBackend("node") });
         assertEquals(model.manifest.grid, grid);
         assertEquals(model.manifest.classes.length, 1000);
         assertEquals(model.manifest.classes[1], "goldfish");
         assertEquals(model.manifest.defaults.scheduler, family === "v2" ? "halton" : "confidence");
         await assertModelMatchesReference(model, 1e-4);
         const out = `${work}/goldfish.png`;
-        const args = ["--model", `${work}/model`, "--class", "goldfish", "--steps", "4"];
+        const args = ["--model", folder, "--class", "goldfish", "--steps", "4"];
         assertEquals(await main(["generate", ...args, "--out", out, "--quiet"]), 0);
         const png = decodePng(await Deno.readFile(out));
         assertEquals([png.width, png.height], [size, size]);

@@ -1,0 +1,60 @@
+/**
+ * Debian's Python for the tests that need PyTorch (the converter and the PyTorch reference):
+ * running its scripts, whether torch and onnx are there, and a random-weight checkpoint
+ * converted into a model folder.
+ *
+ * @module
+ */
+
+import { assertEquals } from "./assert.ts";
+
+const ROOT = new URL("..", import.meta.url).pathname;
+
+/** Runs `/usr/bin/python3 ARGS` in the repository root; stderr is returned for messages. */
+export async function python(args: string[]): Promise<{ code: number; stderr: string }> {
+  const result = await new Deno.Command("/usr/bin/python3", {
+    args,
+    cwd: ROOT,
+    stdout: "null",
+    stderr: "piped",
+  }).output().catch(() => ({ code: 127, stderr: new TextEncoder().encode("no python3") }));
+  return { code: result.code, stderr: new TextDecoder().decode(result.stderr) };
+}
+
+/** True when torch and onnx import; otherwise says which tests skip and why. */
+export async function hasTorch(what: string): Promise<boolean> {
+  const ready = (await python(["-c", "import torch, onnx"])).code === 0;
+  if (!ready) {
+    console.log(
+      `${what} skipped: /usr/bin/python3 lacks torch or onnx ` +
+        "(apt-get install -y python3-torch python3-onnx python3-numpy)",
+    );
+  }
+  return ready;
+}
+
+/**
+ * Writes toy random-weight checkpoints in a family's official layout into `WORK/ckpt` and
+ * converts them into `WORK/model` (no ORT check: the tests make their own).
+ */
+export async function convertRandom(
+  work: string,
+  family: string,
+  grid: number,
+  extra: string[] = [],
+): Promise<{ checkpoints: string; model: string }> {
+  const checkpoints = `${work}/ckpt`, model = `${work}/model`;
+  const made = await python([
+    "scripts/convert/random_checkpoints.py",
+    ...["--family", family, "--grid", String(grid), "--out", checkpoints],
+  ]);
+  assertEquals(made.code, 0, made.stderr);
+  const converted = await python([
+    "scripts/convert.py",
+    ...["--family", family, "--transformer", `${checkpoints}/transformer.pth`],
+    ...["--tokenizer", `${checkpoints}/tokenizer.pth`, "--out", model],
+    ...["--heads", "4", "--no-check", ...extra],
+  ]);
+  assertEquals(converted.code, 0, converted.stderr);
+  return { checkpoints, model };
+}

@@ -9,6 +9,8 @@ import os
 import torch
 from torch.profiler import ProfilerActivity, profile
 
+from positions import add_positions
+
 FORMAT = "halton-maskgit/model@1"
 
 
@@ -47,8 +49,9 @@ def flops_per_row(transformer, decoder, grid):
 
 def write_folder(out, transformer, decoder, manifest):
     """Exports transformer(tokens [B, N], labels [B], drop_label [B]) -> logits [B, N, V] and
-    decoder(tokens [B, n, n]) -> image [B, C, H, W], records reference outputs, writes the
-    manifest. Returns the reference dict (with full PyTorch outputs under "_outputs")."""
+    decoder(tokens [B, n, n]) -> image [B, C, H, W], gives the transformer the optional
+    `positions` input where its head allows (scripts/positions.py), records reference outputs,
+    writes the manifest. Returns the reference dict."""
     os.makedirs(out, exist_ok=True)
     grid, codebook = manifest["grid"], manifest["codebookSize"]
     tokens, labels, drop = reference_inputs(grid, codebook, len(manifest["classes"]))
@@ -68,6 +71,9 @@ def write_folder(out, transformer, decoder, manifest):
             dynamic_axes={"tokens": {0: "batch"}, "image": {0: "batch"}}, opset_version=17,
         )
         logits, image = transformer(tokens, labels, drop), decoder(codes)
+    unchanged = add_positions(os.path.join(out, manifest["files"]["transformer"]))
+    if unchanged:
+        print(f"note: no positions input ({unchanged}); every step computes all logits")
     reference = {
         "transformer": {"tokens": tokens.tolist(), "labels": labels.tolist(), "drop_label": drop.tolist(),
                         "logits": strided(logits)},

@@ -68,6 +68,7 @@ export async function timeGeneration(
   const timed: Model = {
     ...model,
     predictor: {
+      selectsPositions: model.predictor.selectsPositions,
       async predict(input) {
         const start = performance.now();
         const logits = await model.predictor.predict(input);

@@ -255,11 +255,14 @@ export async function loadModel(folder: string, options: LoadOptions): Promise<M
     return { path, session: await openSession(path, options) };
   };
   const transformer = await open(manifest.files.transformer);
+  // scripts/positions.py adds `positions`; logits then have one row per requested position.
+  const selects = transformer.session.inputNames.includes("positions");
   checkSignature(transformer.session, transformer.path, [
     { name: "tokens", type: "int64", shape: [null, tokens] },
     { name: "labels", type: "int64", shape: [null] },
     { name: "drop_label", type: "bool", shape: [null] },
-  ], [{ name: "logits", type: "float32", shape: [null, tokens, null] }]);
+    { name: "positions", type: "int64", shape: [null, null], optional: true },
+  ], [{ name: "logits", type: "float32", shape: [null, selects ? null : tokens, null] }]);
   const vocab = transformer.session.outputMetadata.find((m) => m.name === "logits");
   const v = vocab?.isTensor ? vocab.shape[2] : undefined;
   if (typeof v === "number" && v < codebookSize) {

@@ -20,10 +20,20 @@ export interface PredictorInput {
   labels: Int32Array;
   /** 1 where the row's label is dropped (unconditional prediction) [batch]. */
   dropLabel: Uint8Array;
+  /**
+   * Only for predictors that select positions: the P positions per row whose logits are
+   * wanted, flat [batch, P]. Absent: every position, in order.
+   */
+  positions?: Int32Array;
 }
 
-/** A transformer: token grids → logits, flat [batch, N, V] with V ≥ codebook size. */
+/**
+ * A transformer: token grids → logits, flat [batch, N, V] with V ≥ codebook size, or
+ * [batch, P, V] for the given `positions` when it selects positions.
+ */
 export interface Predictor {
+  /** True if `predict` honours `positions` (computing logits only there). */
+  selectsPositions?: boolean;
   predict(input: PredictorInput): Promise<Float32Array>;
 }
 
@@ -129,6 +139,9 @@ export async function sample(options: SampleOptions): Promise<SampleResult> {
   const inputTokens = new Int32Array(2 * batch * tokens);
   const inputLabels = Int32Array.from([...labels, ...labels]);
   const dropLabel = new Uint8Array(2 * batch).fill(1, batch);
+  const inputPositions = new Int32Array(2 * batch * tokens);
+  // Where each position's logits sit in the predictor's output, per sample (−1: not computed).
+  const slots = new Int32Array(batch * tokens);
   const guided = new Float64Array(codebookSize);
   const entropy = new Float64Array(tokens); // of each position's latest draw, this step
   const rngs = labels.map((_, b) => new Rng(settings.seed + b));
@@ -156,28 +169,47 @@ export async function sample(options: SampleOptions): Promise<SampleResult> {
     const rows = w === 0 ? batch : 2 * batch;
     inputTokens.set(state);
     if (rows > batch) inputTokens.set(state, batch * tokens);
+    const maskedOf = (b: number) => masked.subarray(b * tokens, (b + 1) * tokens);
+    const candidates = schedules.map((schedule, b) =>
+      schedule.candidates({ step, known, count, masked: maskedOf(b) })
+    );
+    // Selecting needs the same number of positions in every row (true of every scheduler here).
+    const select = predictor.selectsPositions === true &&
+      candidates.every((c) => c.length === candidates[0].length);
+    const per = select ? candidates[0].length : tokens;
+    if (select) {
+      slots.fill(-1);
+      candidates.forEach((c, b) => {
+        inputPositions.set(c, b * per);
+        if (rows > batch) inputPositions.set(c, (batch + b) * per);
+        c.forEach((position, i) => slots[b * tokens + position] = i);
+      });
+    }
     const logits = await predictor.predict({
       batch: rows,
       tokens: inputTokens.subarray(0, rows * tokens),
       labels: inputLabels.subarray(0, rows),
       dropLabel: dropLabel.subarray(0, rows),
+      positions: select ? inputPositions.subarray(0, rows * per) : undefined,
     });
-    const vocab = logits.length / (rows * tokens);
+    const vocab = logits.length / (rows * per);
     if (!Number.isInteger(vocab) || vocab < codebookSize) {
       throw new RangeError(
-        `predictor returned ${logits.length} logits for ${rows}×${tokens} positions; ` +
-          `expected ${rows}×${tokens}×V with V ≥ ${codebookSize}`,
+        `predictor returned ${logits.length} logits for ${rows}×${per} positions; ` +
+          `expected ${rows}×${per}×V with V ≥ ${codebookSize}`,
       );
     }
     return schedules.map((schedule, b) => {
       const rng = rngs[b];
       const draw = (position: number) => {
-        const cond = (b * tokens + position) * vocab;
+        const slot = select ? slots[b * tokens + position] : position;
+        if (slot < 0) throw new RangeError(`position ${position} was not among the candidates`);
+        const cond = (b * per + slot) * vocab;
         let drawn;
         if (w === 0) {
           drawn = rng.categorical(logits.subarray(cond, cond + codebookSize), beta, settings.topK);
         } else {
-          const uncond = ((batch + b) * tokens + position) * vocab;
+          const uncond = ((batch + b) * per + slot) * vocab;
           for (let v = 0; v < codebookSize; v++) {
             guided[v] = (1 + w) * logits[cond + v] - w * logits[uncond + v];
           }
@@ -186,8 +218,16 @@ export async function sample(options: SampleOptions): Promise<SampleResult> {
         entropy[position] = drawn.entropy;
         return drawn;
       };
-      const sampleMasked = masked.subarray(b * tokens, (b + 1) * tokens);
-      const choice = schedule.choose({ step, steps, known, count, masked: sampleMasked, draw });
+      const sampleMasked = maskedOf(b);
+      const choice = schedule.choose({
+        step,
+        steps,
+        known,
+        count,
+        masked: sampleMasked,
+        candidates: candidates[b],
+        draw,
+      });
       choice.positions.forEach((position, i) => {
         state[b * tokens + position] = choice.tokens[i];
         sampleMasked[position] = 0;

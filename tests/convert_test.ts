@@ -7,7 +7,7 @@ import { decodePng } from "../src/image.ts";
 import { loadModel } from "../src/model.ts";
 import { assert, assertEquals } from "./assert.ts";
 import { convertRandom, hasTorch, python } from "./python.ts";
-import { assertModelMatchesReference } from "./reference.ts";
+import { assertModelMatchesReference, assertSelectedLogitsMatch } from "./reference.ts";
 
 const ready = await hasTorch("converter tests");
 
@@ -32,7 +32,11 @@ for (const { family, grid, size } of CASES) {
         assertEquals(model.manifest.classes.length, 1000);
         assertEquals(model.manifest.classes[1], "goldfish");
         assertEquals(model.manifest.defaults.scheduler, family === "v2" ? "halton" : "confidence");
+        // scripts/positions.py gave the head a `positions` input (the v2 head is per-channel,
+        // v1's adds an [N, V] bias, gathered at the same positions).
+        assert(model.predictor.selectsPositions, "the converted transformer selects positions");
         await assertModelMatchesReference(model, 1e-4);
+        await assertSelectedLogitsMatch(model);
         const out = `${work}/goldfish.png`;
         const args = ["--model", folder, "--class", "goldfish", "--steps", "4"];
         assertEquals(await main(["generate", ...args, "--out", out, "--quiet"]), 0);

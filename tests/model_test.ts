@@ -2,13 +2,23 @@ import { nodeBackend } from "../src/backend/onnx-node.ts";
 import { loadModel, ModelError, parseManifest, resolveClass } from "../src/model.ts";
 import { SettingError } from "../src/settings.ts";
 import { assert, assertEquals, assertRejects, assertThrows } from "./assert.ts";
-import { assertModelMatchesReference } from "./reference.ts";
+import { assertModelMatchesReference, assertSelectedLogitsMatch } from "./reference.ts";
 
 const STANDIN = new URL("../models/tiny-random", import.meta.url).pathname;
 const load = (dir: string) => loadModel(dir, { backend: nodeBackend, threads: 1 });
 
 Deno.test("ONNX Runtime reproduces the outputs the build script recorded from PyTorch", async () => {
   await assertModelMatchesReference(await load(STANDIN));
+});
+
+Deno.test("a transformer with a positions input computes only the asked logits, exactly", async () => {
+  const standin = await load(STANDIN);
+  assert(standin.predictor.selectsPositions);
+  await assertSelectedLogitsMatch(standin);
+  // The glyph model's head predicts a 2×2 patch per transformer position, so its graph has no
+  // positions input: the sampler reads its full logits, as it does for folders made before.
+  const glyphs = await load(new URL("../models/glyphs", import.meta.url).pathname);
+  assertEquals(glyphs.predictor.selectsPositions, false);
 });
 
 const MANIFEST = {

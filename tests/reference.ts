@@ -22,3 +22,39 @@ export async function assertModelMatchesReference(model: Model, tolerance = 1e-4
     assert(d.maxRel <= tolerance && d.sumRel <= tolerance, `${what}: ${JSON.stringify(d)}`);
   }
 }
+
+/**
+ * Asserts that a transformer with a `positions` input gives, at any positions asked for, exactly
+ * the logits it gives there when computing every position (different positions per row, the
+ * unconditional rows included), so selecting cannot change a sampled token.
+ */
+export async function assertSelectedLogitsMatch(model: Model): Promise<void> {
+  const { grid, codebookSize, classes } = model.manifest;
+  const cells = grid * grid;
+  const rows = 4;
+  const input = {
+    batch: rows,
+    tokens: Int32Array.from({ length: rows * cells }, (_, i) => (i * 7) % (codebookSize + 1)),
+    labels: Int32Array.from({ length: rows }, (_, r) => (r >> 1) % classes.length),
+    dropLabel: Uint8Array.of(0, 0, 1, 1),
+  };
+  const full = await model.predictor.predict(input);
+  const vocab = full.length / (rows * cells);
+  for (const per of [1, 5, cells]) {
+    const positions = Int32Array.from(
+      { length: rows * per },
+      (_, i) => ((i % per) * 37 + Math.floor(i / per) * 5) % cells,
+    );
+    const selected = await model.predictor.predict({ ...input, positions });
+    assertEquals(selected.length, rows * per * vocab);
+    for (let slot = 0; slot < rows * per; slot++) {
+      const row = Math.floor(slot / per);
+      const at = (row * cells + positions[slot]) * vocab;
+      assertEquals(
+        selected.subarray(slot * vocab, (slot + 1) * vocab),
+        full.subarray(at, at + vocab),
+        `logits at position ${positions[slot]} of row ${row}, ${per} per row`,
+      );
+    }
+  }
+}

@@ -12,12 +12,18 @@ const CODEBOOK = 10;
 const MASK = CODEBOOK;
 
 /** Runs the sampler on hashed logits, with a huge logit on the mask id, recording the events. */
-async function run(settings: SettingsInput, labels = [3, 5], extra: Partial<SampleOptions> = {}) {
+async function run(
+  settings: SettingsInput,
+  labels = [3, 5],
+  extra: Partial<SampleOptions> = {},
+  selectsPositions = false,
+) {
   const events: StepEvent[] = [];
   const predictor = syntheticPredictor(
     CODEBOOK + 1,
     (token, position, row, input) =>
       token === MASK ? 100 : hashedLogit(token, position, row, input),
+    selectsPositions,
   );
   const result = await sample({
     predictor,
@@ -189,30 +195,63 @@ Deno.test("Confidence ramps guidance: no unconditional rows at step 0, then 2B",
   assertEquals(predictor.calls.map((c) => c.batch), [1, 2, 2, 2, 2]);
 });
 
-Deno.test("Halton and Random draw tokens only at the positions they unmask", () => {
+Deno.test("candidates: Halton and Random draw only the positions they unmask, Confidence every masked one", () => {
   const settings = resolveSettings({ randomize: true });
-  for (const name of ["halton", "random"] as const) {
+  for (const name of SCHEDULER_NAMES) {
     const schedule = SCHEDULERS[name].start(GRID, new Rng(4), settings);
     const masked = new Uint8Array(TOKENS).fill(1);
     let known = 0;
-    for (const count of [3, 10, 51]) {
+    for (const [step, count] of [3, 10, 51].entries()) {
       const drawn: number[] = [];
+      const candidates = schedule.candidates({ step, known, count, masked });
       const choice = schedule.choose({
-        step: 0,
+        step,
         steps: 3,
         known,
         count,
         masked,
+        candidates,
         draw: (p) => {
           drawn.push(p);
-          return { token: p % CODEBOOK, probability: 1, entropy: 0 };
+          return { token: p % CODEBOOK, probability: (p % 7) / 7, entropy: 0 };
         },
       });
-      assertEquals(drawn, Array.from(choice.positions), name);
-      choice.positions.forEach((p) => masked[p] = 0);
+      assertEquals(drawn, Array.from(candidates), name);
+      const expected = name === "confidence"
+        ? Array.from(masked.keys()).filter((p) => masked[p])
+        : Array.from(choice.positions);
+      assertEquals(Array.from(candidates), expected, name);
+      assertEquals(choice.positions.length, count, name);
+      choice.positions.forEach((p) => {
+        assertEquals(masked[p], 1, `${name} unmasks a masked position`);
+        masked[p] = 0;
+      });
       known += count;
     }
     assert(masked.every((m) => m === 0));
+  }
+});
+
+Deno.test("a predictor that selects positions is asked only for the candidates, and the tokens do not change", async () => {
+  for (const scheduler of SCHEDULER_NAMES) {
+    for (const variant of [{}, { cfg: 0 }, { randomize: true, topK: 3 }]) {
+      const settings = { scheduler, steps: 6, seed: 11, ...variant };
+      const full = await run(settings, [3, 5]);
+      const selected = await run(settings, [3, 5], {}, true);
+      assertEquals(selected.result.tokens, full.result.tokens, `${scheduler} ${variant}`);
+      selected.predictor.calls.forEach((call, s) => {
+        const rows = call.batch;
+        const per = call.positions!.length / rows;
+        const { known } = selected.events[s];
+        const before = s === 0 ? 0 : selected.events[s - 1].known;
+        // Confidence: every position still masked; the others: the step's own positions.
+        assertEquals(per, scheduler === "confidence" ? TOKENS - before : known - before);
+        // Unconditional rows ask for the same positions as their conditional rows.
+        if (rows === 4) {
+          assertEquals(call.positions!.subarray(2 * per), call.positions!.subarray(0, 2 * per));
+        }
+      });
+    }
   }
 });
 

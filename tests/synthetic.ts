@@ -12,6 +12,7 @@ export interface RecordedCall {
   tokens: Int32Array;
   labels: Int32Array;
   dropLabel: Uint8Array;
+  positions?: Int32Array;
 }
 
 /** A predictor that records its calls. */
@@ -19,27 +20,34 @@ export type RecordingPredictor = Predictor & { calls: RecordedCall[] };
 
 /**
  * A predictor whose logit for `token` at `position` of `row` is `logit(...)`; `vocab`
- * entries per position (the codebook plus any extra ids such as the mask).
+ * entries per position (the codebook plus any extra ids such as the mask). With
+ * `selectsPositions`, it computes only the requested positions, like a transformer
+ * exported with a `positions` input.
  */
 export function syntheticPredictor(
   vocab: number,
   logit: (token: number, position: number, row: number, input: PredictorInput) => number,
+  selectsPositions = false,
 ): RecordingPredictor {
   const calls: RecordedCall[] = [];
   return {
     calls,
+    selectsPositions,
     predict(input) {
       calls.push({
         batch: input.batch,
         tokens: input.tokens.slice(),
         labels: input.labels.slice(),
         dropLabel: input.dropLabel.slice(),
+        positions: input.positions?.slice(),
       });
       const tokens = input.tokens.length / input.batch;
-      const logits = new Float32Array(input.batch * tokens * vocab);
+      const wanted = input.positions ? input.positions.length / input.batch : tokens;
+      const logits = new Float32Array(input.batch * wanted * vocab);
       for (let row = 0; row < input.batch; row++) {
-        for (let position = 0; position < tokens; position++) {
-          const offset = (row * tokens + position) * vocab;
+        for (let slot = 0; slot < wanted; slot++) {
+          const position = input.positions ? input.positions[row * wanted + slot] : slot;
+          const offset = (row * wanted + slot) * vocab;
           for (let token = 0; token < vocab; token++) {
             logits[offset + token] = logit(token, position, row, input);
           }

@@ -51,6 +51,8 @@ export interface ValueSpec {
   type: OrtTensor.Type;
   /** Expected dimensions; `null` = any (e.g. the batch). */
   shape: (number | null)[];
+  /** The value may be absent (an input that newer exports add). */
+  optional?: boolean;
 }
 
 /** Dimensions as ONNX Runtime reports them: numbers, or strings for symbolic ones. */
@@ -69,6 +71,7 @@ function checkValues(
   const names = metadata.map((m) => m.name);
   for (const spec of specs) {
     const found = metadata.find((m) => m.name === spec.name);
+    if (!found && spec.optional) continue;
     if (!found) {
       throw new ModelError(
         file,
@@ -130,7 +133,9 @@ export function checkSignature(
 
 /**
  * A `Predictor` running a transformer session (inputs `tokens` int64 [B, N], `labels`
- * int64 [B], `drop_label` bool [B]; output `logits` float32 [B, N, V]).
+ * int64 [B], `drop_label` bool [B], and, in newer exports, `positions` int64 [B, P]; output
+ * `logits` float32 [B, N, V], or [B, P, V] at the given positions). Without a `positions`
+ * input it computes every position's logits and does not select.
  *
  * @example
  * ```ts ignore
@@ -143,23 +148,32 @@ export function onnxPredictor(
   file: string,
   codebookSize: number,
 ): Predictor {
+  const selectsPositions = session.inputNames.includes("positions");
   return {
-    async predict({ batch, tokens, labels, dropLabel }) {
-      const positions = tokens.length / batch;
-      const feeds = {
-        tokens: new ort.Tensor("int64", BigInt64Array.from(tokens, BigInt), [batch, positions]),
+    selectsPositions,
+    async predict({ batch, tokens, labels, dropLabel, positions }) {
+      const cells = tokens.length / batch;
+      const feeds: Record<string, OrtTensor> = {
+        tokens: new ort.Tensor("int64", BigInt64Array.from(tokens, BigInt), [batch, cells]),
         labels: new ort.Tensor("int64", BigInt64Array.from(labels, BigInt), [batch]),
         drop_label: new ort.Tensor("bool", Uint8Array.from(dropLabel), [batch]),
       };
+      let wanted = cells;
+      if (selectsPositions) {
+        // Without a request, every position in order: the full [B, N, V] logits.
+        const index = positions === undefined
+          ? BigInt64Array.from({ length: batch * cells }, (_, i) => BigInt(i % cells))
+          : BigInt64Array.from(positions, BigInt);
+        wanted = index.length / batch;
+        feeds.positions = new ort.Tensor("int64", index, [batch, wanted]);
+      }
       const { logits } = await session.run(feeds);
-      const [rows, cells, vocab] = logits.dims;
-      if (
-        logits.dims.length !== 3 || rows !== batch || cells !== positions || vocab < codebookSize
-      ) {
+      const [rows, got, vocab] = logits.dims;
+      if (logits.dims.length !== 3 || rows !== batch || got !== wanted || vocab < codebookSize) {
         throw new ModelError(
           file,
           `output 'logits' came out ${describe(logits.dims)}, ` +
-            `expected [${batch}, ${positions}, V ≥ ${codebookSize}]`,
+            `expected [${batch}, ${wanted}, V ≥ ${codebookSize}]`,
         );
       }
       return logits.data as Float32Array;

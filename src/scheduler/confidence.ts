@@ -63,12 +63,16 @@ export const confidence: Scheduler = {
   guidance: "linear",
   start(_grid, rng, settings) {
     return {
-      choose({ step, steps, count, masked, draw }: StepContext) {
-        const candidates: number[] = [];
+      candidates({ masked }) {
+        const positions = new Int32Array(masked.reduce((sum, m) => sum + m, 0));
+        let i = 0;
+        masked.forEach((m, position) => m && (positions[i++] = position));
+        return positions;
+      },
+      choose({ step, steps, count, masked, candidates, draw }: StepContext) {
         const drawn = new Int32Array(masked.length);
         const score = new Float64Array(masked.length);
-        for (let position = 0; position < masked.length; position++) {
-          if (!masked[position]) continue;
+        for (const position of candidates) {
           const { token, probability } = draw(position);
           drawn[position] = token;
           score[position] = confidenceScore(
@@ -79,11 +83,10 @@ export const confidence: Scheduler = {
             steps,
             settings.noiseTemperature,
           );
-          candidates.push(position);
         }
         // Highest score first; equal scores keep the lower position (a stable order).
-        candidates.sort((a, b) => score[b] - score[a] || a - b);
-        const positions = Int32Array.from(candidates.slice(0, count));
+        const ranked = Array.from(candidates).sort((a, b) => score[b] - score[a] || a - b);
+        const positions = Int32Array.from(ranked.slice(0, count));
         return { positions, tokens: positions.map((position) => drawn[position]) };
       },
     };

@@ -9,7 +9,13 @@ import { halton } from "./halton.ts";
 import { random } from "./random.ts";
 import type { Scheduler } from "./types.ts";
 
-export type { SampleSchedule, Scheduler, StepChoice, StepContext } from "./types.ts";
+export type {
+  CandidateContext,
+  SampleSchedule,
+  Scheduler,
+  StepChoice,
+  StepContext,
+} from "./types.ts";
 export { confidenceScore, NOISE_MODES, type NoiseMode } from "./confidence.ts";
 
 /** Names of the available schedulers. */

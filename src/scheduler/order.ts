@@ -19,10 +19,10 @@ import type { SampleSchedule, StepContext } from "./types.ts";
  */
 export function followOrder(order: Order): SampleSchedule {
   return {
-    choose({ known, count, draw }: StepContext) {
-      const positions = order.slice(known, known + count);
-      const tokens = positions.map((position) => draw(position).token);
-      return { positions, tokens };
+    candidates: ({ known, count }) => order.slice(known, known + count),
+    choose({ candidates, draw }: StepContext) {
+      const tokens = candidates.map((position) => draw(position).token);
+      return { positions: candidates, tokens };
     },
   };
 }

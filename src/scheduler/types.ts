@@ -20,6 +20,8 @@ export interface StepContext {
   count: number;
   /** 1 where the position is still masked, per position of this sample. */
   masked: Uint8Array;
+  /** The positions this step may draw at: what {@link SampleSchedule.candidates} returned. */
+  candidates: Int32Array;
   /** Samples a token at `position` from the guided, tempered logits (uses the sample's Rng). */
   draw(position: number): Draw;
 }
@@ -30,8 +32,18 @@ export interface StepChoice {
   tokens: Int32Array;
 }
 
+/** What a step's candidates depend on: the step's place in the run, not the logits. */
+export type CandidateContext = Pick<StepContext, "step" | "known" | "count" | "masked">;
+
 /** A scheduler's state for one sample of a batch. */
 export interface SampleSchedule {
+  /**
+   * The positions the step will draw at, known before the transformer runs, so that the
+   * transformer computes logits only there (Halton, Random: the step's own positions;
+   * Confidence: every masked position).
+   */
+  candidates(context: CandidateContext): Int32Array;
+  /** Draws at (some of) the candidates and picks the positions to unmask. */
   choose(context: StepContext): StepChoice;
 }
 

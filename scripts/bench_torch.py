@@ -1,12 +1,17 @@
 #!/usr/bin/env python3
 """PyTorch reference for `deno task bench`: the Halton sampling procedure (the paper's order from
 src/tables, arccos counts, guidance as one batch of 2B rows, tempered softmax sampling at the
-step's positions, then the VQ decode) run with the converter's PyTorch modules on the same
-checkpoints a converted folder came from, on the same machine. Prints JSON: per-image wall time
-(median over runs after a warm-up) and the time in transformer forwards.
+step's positions, then the VQ decode) run with PyTorch modules on the same weights as a folder,
+on the same machine. Prints JSON: per-image wall time (median over runs after a warm-up) and the
+time in transformer forwards.
 
-    /usr/bin/python3 scripts/bench_torch.py --family v2 --transformer CKPT --tokenizer CKPT \\
+    /usr/bin/python3 scripts/bench_torch.py --family v2|v1 --transformer CKPT --tokenizer CKPT \\
         [--steps 32] [--batch 1] [--runs 3] [--cfg 2] [--heads N]
+    /usr/bin/python3 scripts/bench_torch.py --family glyphs --folder models/glyphs [...]
+
+v2 and v1 use the converter's modules on the checkpoints a folder was converted from; glyphs
+uses the training modules (scripts/train/common.py) with the weights read back from the folder's
+own ONNX files, checked against its reference.json before timing.
 """
 
 import argparse
@@ -17,6 +22,7 @@ import statistics
 import sys
 import time
 
+import onnx
 import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -25,6 +31,7 @@ sys.path.insert(0, os.path.join(HERE, "convert"))
 import convert  # noqa: E402  (scripts/convert.py: reading and strict loading)
 import halton_v2  # noqa: E402
 import maskgit_v1  # noqa: E402
+from model_folder import load_from_onnx  # noqa: E402
 
 
 def halton_positions(grid):
@@ -62,20 +69,9 @@ def generate(transformer, decoder, grid, codebook, labels, steps, cfg, temperatu
     return forward
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--family", required=True, choices=["v2", "v1"])
-    parser.add_argument("--transformer", required=True)
-    parser.add_argument("--tokenizer", required=True)
-    parser.add_argument("--steps", type=int, default=32)
-    parser.add_argument("--batch", type=int, default=1)
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--cfg", type=float, default=2.0)
-    parser.add_argument("--temperature", type=float, default=1.0)
-    parser.add_argument("--heads", type=int)
-    args = parser.parse_args()
-    torch.set_num_threads(len(os.sched_getaffinity(0)))
-    torch.manual_seed(0)
+def official_modules(args):
+    """The converter's modules on the official checkpoints: transformer, decoder, grid,
+    codebook size, number of classes."""
     family = halton_v2 if args.family == "v2" else maskgit_v1
     t_state = convert.read_state(args.transformer, "model_state_dict", "transformer")
     d_state = convert.read_state(args.tokenizer, "model" if args.family == "v2" else "state_dict", "tokenizer")
@@ -88,8 +84,68 @@ def main():
     transformer = convert.load_strict(transformer_class(**t_config), t_state, args.transformer)
     decoder = convert.load_strict(decoder_class(**d_config), d_state, args.tokenizer, family.decoder_keys_ignored)
     grid = t_config.get("input_size") or t_config["grid_size"]
-    codebook = t_config["codebook_size"]
-    labels = torch.arange(args.batch) % t_config["nclass"]
+    return transformer, decoder, grid, t_config["codebook_size"], t_config["nclass"]
+
+
+def glyph_modules(args):
+    """The glyph model's training modules with the folder's ONNX weights, checked against the
+    folder's reference.json (a wrong --heads or a stale folder fails here, not in the timing)."""
+    sys.path.insert(0, os.path.join(HERE, "train"))
+    from common import MaskGIT, TokenDecoder, VQ  # noqa: E402
+    from export import affine_layer_norms  # noqa: E402
+
+    with open(os.path.join(args.folder, "model.json")) as f:
+        manifest = json.load(f)
+    with open(os.path.join(args.folder, "reference.json")) as f:
+        reference = json.load(f)
+    paths = {k: os.path.join(args.folder, v) for k, v in manifest["files"].items()}
+    names = {i.name: list(i.dims) for i in onnx.load(paths["transformer"]).graph.initializer}
+    depth = len({name.split(".")[1] for name in names if name.startswith("blocks.")})
+    transformer = MaskGIT(len(manifest["classes"]), names["norm.weight"][0], depth, args.heads or 4)
+    decoder = TokenDecoder(VQ())
+    for module, path in [(transformer, paths["transformer"]), (decoder, paths["decoder"])]:
+        affine_layer_norms(module)  # as exported: LayerNorms with weight 1, bias 0
+        load_from_onnx(module, path)
+        module.eval()
+    r = reference["transformer"]
+    with torch.no_grad():
+        outputs = {
+            "transformer": transformer(torch.tensor(r["tokens"]), torch.tensor(r["labels"]),
+                                       torch.tensor(r["drop_label"])),
+            "decoder": decoder(torch.tensor(reference["decoder"]["tokens"])),
+        }
+    for what, key in [("transformer", "logits"), ("decoder", "image")]:
+        recorded = reference[what][key]
+        got = outputs[what].reshape(-1)[::recorded["stride"]]
+        error = (got - torch.tensor(recorded["values"])).abs().max() / got.abs().max()
+        if error > 1e-4:
+            sys.exit(f"error: {paths[what]}: PyTorch with the weights read back differs from "
+                     f"reference.json by {error:.1e} (relative); wrong --heads?")
+    return transformer, decoder, manifest["grid"], manifest["codebookSize"], len(manifest["classes"])
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--family", required=True, choices=["v2", "v1", "glyphs"])
+    parser.add_argument("--transformer", help="v2/v1: the official transformer checkpoint")
+    parser.add_argument("--tokenizer", help="v2/v1: the official tokenizer checkpoint")
+    parser.add_argument("--folder", help="glyphs: the model folder")
+    parser.add_argument("--steps", type=int, default=32)
+    parser.add_argument("--batch", type=int, default=1)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--cfg", type=float, default=2.0)
+    parser.add_argument("--temperature", type=float, default=1.0)
+    parser.add_argument("--heads", type=int)
+    args = parser.parse_args()
+    torch.set_num_threads(len(os.sched_getaffinity(0)))
+    torch.manual_seed(0)
+    if args.family == "glyphs" and not args.folder:
+        parser.error("--family glyphs needs --folder")
+    if args.family != "glyphs" and not (args.transformer and args.tokenizer):
+        parser.error(f"--family {args.family} needs --transformer and --tokenizer")
+    modules = glyph_modules if args.family == "glyphs" else official_modules
+    transformer, decoder, grid, codebook, classes = modules(args)
+    labels = torch.arange(args.batch) % classes
     order = halton_positions(grid)
     run = lambda: generate(transformer, decoder, grid, codebook, labels, args.steps, args.cfg,  # noqa: E731
                            args.temperature, order)

@@ -6,7 +6,9 @@ model.json. Shared by the stand-in builder and the checkpoint converter."""
 import json
 import os
 
+import onnx
 import torch
+from onnx import numpy_helper
 from torch.profiler import ProfilerActivity, profile
 
 from positions import add_positions
@@ -38,7 +40,8 @@ def count_flops(module, *inputs):
 
 def flops_per_row(transformer, decoder, grid):
     """{"transformer": per forward row, "decoder": per image}: what `deno task bench` divides
-    by measured time to report achieved GFLOP/s."""
+    by measured time to report achieved GFLOP/s (write_folder adds "head": per position, which
+    a transformer with a positions input skips where no logits are asked for)."""
     tokens = torch.zeros(1, grid * grid, dtype=torch.long)
     return {
         "transformer": count_flops(transformer, tokens, torch.zeros(1, dtype=torch.long),
@@ -71,7 +74,7 @@ def write_folder(out, transformer, decoder, manifest):
             dynamic_axes={"tokens": {0: "batch"}, "image": {0: "batch"}}, opset_version=17,
         )
         logits, image = transformer(tokens, labels, drop), decoder(codes)
-    unchanged = add_positions(os.path.join(out, manifest["files"]["transformer"]))
+    head, unchanged = add_positions(os.path.join(out, manifest["files"]["transformer"]))
     if unchanged:
         print(f"note: no positions input ({unchanged}); every step computes all logits")
     reference = {
@@ -81,8 +84,37 @@ def write_folder(out, transformer, decoder, manifest):
     }
     with open(os.path.join(out, "reference.json"), "w") as f:
         json.dump(reference, f)
-    manifest = {**manifest, "flops": flops_per_row(transformer, decoder, grid)}
+    flops = flops_per_row(transformer, decoder, grid)
+    manifest = {**manifest, "flops": flops if head is None else {**flops, "head": head}}
     with open(os.path.join(out, "model.json"), "w") as f:
         json.dump({"format": FORMAT, **manifest}, f, indent=2)
         f.write("\n")
     return reference
+
+
+def load_from_onnx(module, path):
+    """Sets a module's parameters from an ONNX graph exported from it, so PyTorch can run a
+    folder's own weights. Initializers keep their parameter names, except Linear weights,
+    which the exporter stores transposed as the second input of the MatMul node it names
+    '/<module path>/MatMul'. Returns the names found in neither (left as they are)."""
+    graph = onnx.load(path).graph
+    values = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
+    for node in graph.node:
+        *scopes, op = node.name.strip("/").split("/")
+        if node.op_type != "MatMul" or op != "MatMul" or node.input[1] not in values:
+            continue
+        # A Sequential's children are scoped "mlp/mlp.0": the child's name holds the path.
+        path = []
+        for scope in scopes:
+            if path and scope.startswith(path[-1] + "."):
+                path.pop()
+            path.append(scope)
+        values.setdefault(".".join(path) + ".weight", values[node.input[1]].T)
+    missing = []
+    with torch.no_grad():
+        for name, tensor in module.state_dict().items():
+            if name in values and tuple(values[name].shape) == tuple(tensor.shape):
+                tensor.copy_(torch.from_numpy(values[name].copy()))
+            else:
+                missing.append(name)
+    return missing

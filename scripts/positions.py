@@ -69,16 +69,24 @@ def _head(graph):
         name = data[0]
 
 
+def _flops(graph, head):
+    """Multiply-adds x 2 of the head per position: what each position not asked for saves."""
+    k, v = next(list(i.dims) for i in graph.initializer if i.name == head.input[1])
+    return 2 * k * v
+
+
 def add_positions(path):
-    """Adds the `positions` input to the transformer at `path` in place. Returns None on
-    success (or if it is already there), else the reason the graph was left unchanged."""
+    """Adds the `positions` input to the transformer at `path` in place. Returns (the head's
+    FLOPs per position, None) on success or if it is already there, else (None, the reason the
+    graph was left unchanged)."""
     model = onnx.load(path)
     graph = model.graph
     if any(i.name == INPUT for i in graph.input):
-        return None
+        head = next(n for n in graph.node if n.op_type == "MatMul" and n.input[0] == "/positions/hidden")
+        return _flops(graph, head), None
     head, chain, per_position = _head(graph)
     if head is None:
-        return chain
+        return None, chain
     hidden = head.input[0]
     out = lambda suffix: f"/positions/{suffix}"  # noqa: E731
     nodes = [
@@ -112,7 +120,7 @@ def add_positions(path):
     dim.dim_param = "positions"
     onnx.checker.check_model(model)
     onnx.save(model, path)
-    return None
+    return _flops(graph, head), None
 
 
 def main():
@@ -124,13 +132,19 @@ def main():
         manifest = os.path.join(folder, "model.json")
         try:
             with open(manifest) as f:
-                path = os.path.join(folder, json.load(f)["files"]["transformer"])
+                description = json.load(f)
+            path = os.path.join(folder, description["files"]["transformer"])
         except (OSError, ValueError, KeyError) as error:
             print(f"error: {manifest}: {error}", file=sys.stderr)
             failed = True
             continue
-        reason = add_positions(path)
-        print(f"{path}: {'positions input added' if reason is None else 'unchanged: ' + reason}")
+        head, reason = add_positions(path)
+        print(f"{path}: {'has the positions input' if reason is None else 'unchanged: ' + reason}")
+        if head is not None and "flops" in description:
+            description["flops"]["head"] = head
+            with open(manifest, "w") as f:
+                json.dump(description, f, indent=2)
+                f.write("\n")
     sys.exit(1 if failed else 0)
 
 

@@ -24,6 +24,8 @@ export interface Split {
   forwards: number;
   /** Rows (images, ×2 with guidance) summed over the calls. */
   rows: number;
+  /** Positions whose logits were computed, summed over rows and calls. */
+  positions: number;
 }
 
 /** Median and range of some measurements. */
@@ -64,7 +66,7 @@ export async function timeGeneration(
   batch: number,
   settings: SettingsInput,
 ): Promise<Split> {
-  let forward = 0, decode = 0, forwards = 0, rows = 0;
+  let forward = 0, decode = 0, forwards = 0, rows = 0, positions = 0;
   const timed: Model = {
     ...model,
     predictor: {
@@ -75,6 +77,7 @@ export async function timeGeneration(
         forward += performance.now() - start;
         forwards++;
         rows += input.batch;
+        positions += input.positions?.length ?? input.tokens.length;
         return logits;
       },
     },
@@ -103,7 +106,32 @@ export async function timeGeneration(
     other: total - forward - decode - encode,
     forwards,
     rows,
+    positions,
   };
+}
+
+/**
+ * Floating-point operations the transformer ran in a generation: every row's full forward,
+ * less the head's share at the positions whose logits were not computed. Undefined when the
+ * folder does not record its FLOPs (or, for a folder that selects positions, its head's).
+ *
+ * @example
+ * ```ts
+ * import { transformerFlops } from "./bench.ts";
+ * // 2 rows of 4 positions, logits asked at 3 positions: 2 × 100 − 10 × (8 − 3).
+ * transformerFlops({ transformer: 100, decoder: 1, head: 10 }, 4, { rows: 2, positions: 3 });
+ * // 150
+ * ```
+ */
+export function transformerFlops(
+  flops: { transformer: number; head?: number } | undefined,
+  cells: number,
+  { rows, positions }: Pick<Split, "rows" | "positions">,
+): number | undefined {
+  if (flops === undefined) return undefined;
+  const skipped = rows * cells - positions;
+  if (skipped === 0) return flops.transformer * rows;
+  return flops.head === undefined ? undefined : flops.transformer * rows - flops.head * skipped;
 }
 
 /**

@@ -50,8 +50,12 @@ export interface Manifest {
   defaults: SettingsInput;
   /** File names inside the folder. */
   files: { transformer: string; decoder: string };
-  /** Floating-point operations per transformer row and per decoded image (for benchmarks). */
-  flops?: { transformer: number; decoder: number };
+  /**
+   * Floating-point operations per transformer row (every position's logits) and per decoded
+   * image, and of the output head per position (skipped where a `positions` input asks for
+   * fewer): for benchmarks.
+   */
+  flops?: { transformer: number; decoder: number; head?: number };
   source?: string;
   license?: string;
 }
@@ -130,8 +134,9 @@ export function parseManifest(text: string, file: string): Manifest {
     string(`files.${key}`, /^[^/\\]+\.onnx$/, "a file name ending in .onnx (no folders)");
   }
   if (json.flops !== undefined) {
-    for (const key of ["transformer", "decoder"]) {
+    for (const key of ["transformer", "decoder", "head"]) {
       const value = valueAt(`flops.${key}`);
+      if (key === "head" && value === undefined) continue;
       if (typeof value !== "number" || !(value > 0)) fail(`flops.${key}`, "a number > 0");
     }
   }

@@ -1,6 +1,6 @@
 import { main } from "../main.ts";
 import { loadBackend } from "../src/backend/mod.ts";
-import { sgemmRate, stats, timeGeneration } from "../src/bench.ts";
+import { sgemmRate, stats, timeGeneration, transformerFlops } from "../src/bench.ts";
 import { loadModel } from "../src/model.ts";
 import { assert, assertEquals } from "./assert.ts";
 import { convertRandom, hasTorch } from "./python.ts";
@@ -18,6 +18,8 @@ Deno.test("bench: a generation's parts add up, one forward per step, guidance do
   const split = await timeGeneration(model, 3, { steps: 6, cfg: 2, seed: 1 });
   assertEquals(split.forwards, 6);
   assertEquals(split.rows, 6 * 2 * 3);
+  // The stand-in selects positions: each position's logits once per row (of 2 × 3) in the run.
+  assertEquals(split.positions, 2 * 3 * model.manifest.grid ** 2);
   for (const part of [split.forward, split.decode, split.encode]) assert(part > 0);
   const sum = split.forward + split.decode + split.encode + split.other;
   assert(Math.abs(sum - split.total) < 1e-6);
@@ -31,6 +33,16 @@ Deno.test("bench: the command runs, and refuses bad options with one line", asyn
   assertEquals(await main([...args, "--batch", "1,2", "--json"]), 0);
   assertEquals(await main([...args, "--batch", "0"]), 1);
   assertEquals(await main([...args, "--runs", "x"]), 1);
+});
+
+Deno.test("bench: FLOPs run count every row, less the head where no logits were asked", () => {
+  const flops = { transformer: 1000, decoder: 1, head: 30 };
+  assertEquals(transformerFlops(flops, 16, { rows: 4, positions: 64 }), 4000);
+  assertEquals(transformerFlops(flops, 16, { rows: 4, positions: 8 }), 4000 - 30 * 56);
+  assertEquals(transformerFlops({ transformer: 1000 }, 16, { rows: 4, positions: 64 }), 4000);
+  // Selected positions without the head's FLOPs: unknown rather than overstated.
+  assertEquals(transformerFlops({ transformer: 1000 }, 16, { rows: 4, positions: 8 }), undefined);
+  assertEquals(transformerFlops(undefined, 16, { rows: 4, positions: 64 }), undefined);
 });
 
 Deno.test("bench: a manifest's flops must be positive numbers when given", async () => {
@@ -74,5 +86,19 @@ Deno.test({
     } finally {
       await Deno.remove(work, { recursive: true });
     }
+  },
+});
+
+Deno.test({
+  name: "bench: --family glyphs runs PyTorch on the shipped folder's own weights, checked first",
+  ignore: !torchReady,
+  async fn() {
+    const glyphs = new URL("../models/glyphs", import.meta.url).pathname;
+    const args = ["bench", "--model", glyphs, "--steps", "2", "--runs", "1", "--batch", "1"];
+    const reference = ["--torch", glyphs, "--family", "glyphs"];
+    assertEquals(await main([...args, ...reference, "--json"]), 0);
+    // Read back into a module with the wrong head count, the weights do not reproduce
+    // reference.json: the reference refuses to time it.
+    assertEquals(await main([...args, ...reference, "--torch-heads", "8"]), 1);
   },
 });

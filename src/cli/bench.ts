@@ -6,7 +6,7 @@
  * @module
  */
 
-import { sgemmRate, type Split, stats, timeGeneration } from "../bench.ts";
+import { sgemmRate, type Split, stats, timeGeneration, transformerFlops } from "../bench.ts";
 import { DEFAULT_MODEL_DIR, loadModel } from "../model.ts";
 import { mergeSettings, resolveSettings } from "../settings.ts";
 import { cliSettings, integerOption, loadOptions, parseArgs, SAMPLER_OPTIONS } from "./options.ts";
@@ -22,8 +22,9 @@ const BENCH_OPTIONS = {
 } as const;
 
 /**
- * The PyTorch reference (scripts/bench_torch.py) on the checkpoints a folder was converted from
- * (`DIR/transformer.pth`, `DIR/tokenizer.pth`), at batch 1, in this same run.
+ * The PyTorch reference (scripts/bench_torch.py) at batch 1, in this same run: for v2/v1 on
+ * the checkpoints a folder was converted from (`DIR/transformer.pth`, `DIR/tokenizer.pth`);
+ * for glyphs on the training modules with the weights of the model folder `DIR`.
  */
 async function torchReference(
   dir: string,
@@ -34,8 +35,10 @@ async function torchReference(
   heads?: string,
 ): Promise<{ msPerImage: number; forwardMsPerImage: number }> {
   const script = new URL("../../scripts/bench_torch.py", import.meta.url).pathname;
-  const args = [script, "--family", family, "--transformer", `${dir}/transformer.pth`]
-    .concat(["--tokenizer", `${dir}/tokenizer.pth`, "--steps", String(steps)])
+  const weights = family === "glyphs"
+    ? ["--folder", dir]
+    : ["--transformer", `${dir}/transformer.pth`, "--tokenizer", `${dir}/tokenizer.pth`];
+  const args = [script, "--family", family, ...weights, "--steps", String(steps)]
     .concat(["--cfg", String(cfg), "--runs", String(runs)])
     .concat(heads === undefined ? [] : ["--heads", heads]);
   const result = await new Deno.Command("/usr/bin/python3", { args, stderr: "piped" }).output();
@@ -65,17 +68,17 @@ export async function benchCommand(args: string[]): Promise<void> {
     for (let r = 0; r < runs; r++) splits.push(await timeGeneration(model, batch, settings));
     const median = (key: keyof Split) => stats(splits.map((s) => s[key])).median;
     const perImage = (key: keyof Split) => median(key) / batch;
-    const { rows, forwards } = splits[0];
+    const { rows, forwards, positions } = splits[0];
     // Achieved rate, where the folder records its FLOPs (scripts/model_folder.py writes them).
-    const flops = model.manifest.flops?.transformer;
-    const gflops = flops === undefined
-      ? undefined
-      : (flops * rows) / (median("forward") / 1000) / 1e9;
+    const flops = transformerFlops(model.manifest.flops, grid * grid, splits[0]);
+    const gflops = flops === undefined ? undefined : flops / (median("forward") / 1000) / 1e9;
     results.push({
       batch,
       runs,
       forwards,
       rows,
+      /** Positions whose logits were computed (rows × N without a positions input). */
+      logitPositions: positions,
       msPerImage: {
         total: perImage("total"),
         forward: perImage("forward"),

@@ -119,7 +119,7 @@ export async function timeGeneration(
  * ```ts
  * import { transformerFlops } from "./bench.ts";
  * // 2 rows of 4 positions, logits asked at 3 positions: 2 × 100 − 10 × (8 − 3).
- * transformerFlops({ transformer: 100, decoder: 1, head: 10 }, 4, { rows: 2, positions: 3 });
+ * transformerFlops({ transformer: 100, head: 10 }, 4, { rows: 2, positions: 3 });
  * // 150
  * ```
  */

@@ -48,6 +48,7 @@ export class Rng {
   #s3 = 0;
   #scratch = new Float64Array(0);
   #topIndex = new Int32Array(0);
+  #topValues = new Float64Array(0);
 
   /** `seed`: any safe integer ≥ 0 (both 32-bit halves feed the state). */
   constructor(seed: number) {
@@ -160,21 +161,35 @@ export class Rng {
     if (!(beta > 0) || !Number.isFinite(beta)) {
       throw new RangeError(`inverse temperature must be a finite number > 0, got ${beta}`);
     }
-    const candidates = topK > 0 && topK < size ? this.#topK(logits, topK) : null;
-    const count = candidates ? topK : size;
-    const at = candidates ? (i: number) => candidates[i] : (i: number) => i;
+    if (!(topK > 0 && topK < size)) return this.#softmaxDraw(logits, size, beta);
+    // Top-k: the same draw over the k largest logits, copied out largest first.
+    const top = this.#topK(logits, topK);
+    if (this.#topValues.length < topK) this.#topValues = new Float64Array(topK);
+    const values = this.#topValues;
+    for (let i = 0; i < topK; i++) values[i] = logits[top[i]];
+    const drawn = this.#softmaxDraw(values, topK, beta);
+    drawn.token = top[drawn.token];
+    return drawn;
+  }
 
+  /**
+   * The inverse-CDF draw from softmax(values[0..count) · beta). Indexes the array directly
+   * (no per-element indirection): for the Confidence scheduler this runs over the whole
+   * codebook at every masked position, and is most of the sampling time.
+   */
+  #softmaxDraw(values: ArrayLike<number>, count: number, beta: number): Draw {
     let max = -Infinity;
-    for (let i = 0; i < count; i++) max = Math.max(max, logits[at(i)]);
+    for (let i = 0; i < count; i++) max = Math.max(max, values[i]);
     if (this.#scratch.length < count) this.#scratch = new Float64Array(count);
     const weights = this.#scratch;
     let sum = 0;
     let weighted = 0; // Σ w·x, for the entropy log Σw − Σ w·x / Σw (x = scaled logit)
     for (let i = 0; i < count; i++) {
-      const x = (logits[at(i)] - max) * beta;
-      weights[i] = Math.exp(x);
-      sum += weights[i];
-      weighted += weights[i] * x;
+      const x = (values[i] - max) * beta;
+      const w = Math.exp(x);
+      weights[i] = w;
+      sum += w;
+      weighted += w * x;
     }
     if (!(sum >= 1) || !Number.isFinite(sum)) {
       throw new RangeError("logits contain NaN or infinite values");
@@ -192,7 +207,7 @@ export class Rng {
     // Float rounding can leave target just above the last sum: take the last non-zero weight.
     while (weights[chosen] === 0 && chosen > 0) chosen--;
     const entropy = Math.max(0, Math.log(sum) - weighted / sum);
-    return { token: at(chosen), probability: weights[chosen] / sum, entropy };
+    return { token: chosen, probability: weights[chosen] / sum, entropy };
   }
 
   /** Indices of the k largest values, largest first (insertion into a sorted buffer). */

@@ -23,8 +23,6 @@ python3-numpy libopenblas0-pthread); run it with /usr/bin/python3.
 import argparse
 import json
 import os
-import shutil
-import subprocess
 import sys
 
 import torch
@@ -34,7 +32,8 @@ sys.path.insert(0, os.path.join(HERE, "convert"))
 
 import halton_v2  # noqa: E402
 import maskgit_v1  # noqa: E402
-from model_folder import write_folder  # noqa: E402
+from model_folder import verify_folder, write_folder  # noqa: E402
+from quantize import write_int8  # noqa: E402
 
 # Sampler defaults from the official READMEs: v2's demo (Halton, 32 steps, softmax temperature
 # 1 -> 1.2 as inverse temperatures, randomized order) with each size's CFG from its results
@@ -163,20 +162,9 @@ def convert(args):
     write_folder(args.out, transformer, decoder, manifest)
     print(args.out)
     if not args.no_check:
-        check(args.out)
-
-
-def check(folder):
-    """ORT vs PyTorch on the folder's reference inputs, through the Deno runtime."""
-    deno = shutil.which("deno")
-    command = [deno] if deno else (["npx", "-y", "deno@2"] if shutil.which("npx") else None)
-    if command is None:
-        print("check skipped: neither deno nor npx found", file=sys.stderr)
-        return
-    script = os.path.join(HERE, "verify_folder.ts")
-    result = subprocess.run(command + ["run", "-A", script, folder], cwd=os.path.dirname(HERE))
-    if result.returncode != 0:
-        sys.exit(result.returncode)
+        verify_folder(args.out)
+    if args.int8:
+        write_int8(args.out, args.int8, check=not args.no_check)
 
 
 def main():
@@ -190,6 +178,7 @@ def main():
     parser.add_argument("--name", help="model name in the manifest")
     parser.add_argument("--heads", type=int, help="attention heads, for non-official widths")
     parser.add_argument("--no-check", action="store_true", help="skip the ONNX Runtime check")
+    parser.add_argument("--int8", metavar="DIR", help="also write an int8 variant (scripts/quantize.py) to DIR")
     torch.set_num_threads(len(os.sched_getaffinity(0)))
     convert(parser.parse_args())
 

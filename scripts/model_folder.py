@@ -5,6 +5,9 @@ model.json. Shared by the stand-in builder and the checkpoint converter."""
 
 import json
 import os
+import shutil
+import subprocess
+import sys
 
 import onnx
 import torch
@@ -118,3 +121,19 @@ def load_from_onnx(module, path):
             else:
                 missing.append(name)
     return missing
+
+
+def verify_folder(folder, max_error=1e-4):
+    """ONNX Runtime vs the PyTorch outputs in the folder's reference.json, through the Deno
+    runtime (scripts/verify_folder.ts): prints the errors, exits above `max_error` relative."""
+    deno = shutil.which("deno")
+    command = [deno] if deno else (["npx", "-y", "deno@2"] if shutil.which("npx") else None)
+    if command is None:
+        print("check skipped: neither deno nor npx found", file=sys.stderr)
+        return
+    here = os.path.dirname(os.path.abspath(__file__))
+    script = os.path.join(here, "verify_folder.ts")
+    result = subprocess.run(command + ["run", "-A", script, folder, "--max-error", str(max_error)],
+                            cwd=os.path.dirname(here))
+    if result.returncode != 0:
+        sys.exit(result.returncode)

@@ -1,11 +1,11 @@
 /**
  * Checks a model folder's ONNX graphs against the PyTorch outputs in its reference.json and
- * prints the errors; exits 1 above 1e-4 relative. `scripts/convert.py` runs it after writing a
- * folder.
+ * prints the errors; exits 1 above `--max-error` (default 1e-4) relative. `scripts/convert.py`
+ * runs it after writing a folder, `scripts/quantize.py` to report what int8 changed.
  *
  * @example
  * ```sh
- * deno run -A scripts/verify_folder.ts /tmp/maskgit-v2-small-256
+ * deno run -A scripts/verify_folder.ts /tmp/maskgit-v2-small-256 [--max-error 1e-4]
  * ```
  *
  * @module
@@ -15,9 +15,10 @@ import { loadBackend } from "../src/backend/mod.ts";
 import { loadModel } from "../src/model.ts";
 import { compareWithReference } from "../src/reference.ts";
 
-const folder = Deno.args[0];
-if (!folder) {
-  console.error("usage: deno run -A scripts/verify_folder.ts MODEL_DIR");
+const [folder, flag, value] = Deno.args;
+const maxError = flag === "--max-error" ? Number(value) : 1e-4;
+if (!folder || !(maxError > 0)) {
+  console.error("usage: deno run -A scripts/verify_folder.ts MODEL_DIR [--max-error X]");
   Deno.exit(2);
 }
 try {
@@ -28,8 +29,8 @@ try {
     `${d.maxRel.toExponential(2)} (ONNX Runtime vs PyTorch, ${d.size} values)`;
   console.log(line("logits", logits));
   console.log(line("image", image));
-  const bad = [logits, image].some((d) => !(d.maxRel <= 1e-4 && d.sumRel <= 1e-4));
-  if (bad) console.error("error: the ONNX graphs do not reproduce PyTorch within 1e-4");
+  const bad = [logits, image].some((d) => !(d.maxRel <= maxError && d.sumRel <= maxError));
+  if (bad) console.error(`error: the ONNX graphs do not reproduce PyTorch within ${maxError}`);
   Deno.exit(bad ? 1 : 0);
 } catch (error) {
   console.error(`error: ${(error as Error).message.split("\n")[0]}`);

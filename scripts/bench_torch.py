@@ -22,7 +22,6 @@ import statistics
 import sys
 import time
 
-import onnx
 import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -32,6 +31,7 @@ import convert  # noqa: E402  (scripts/convert.py: reading and strict loading)
 import halton_v2  # noqa: E402
 import maskgit_v1  # noqa: E402
 from model_folder import load_from_onnx  # noqa: E402
+from positions import load_onnx  # noqa: E402
 
 
 def halton_positions(grid):
@@ -99,7 +99,7 @@ def glyph_modules(args):
     with open(os.path.join(args.folder, "reference.json")) as f:
         reference = json.load(f)
     paths = {k: os.path.join(args.folder, v) for k, v in manifest["files"].items()}
-    names = {i.name: list(i.dims) for i in onnx.load(paths["transformer"]).graph.initializer}
+    names = {i.name: list(i.dims) for i in load_onnx(paths["transformer"]).graph.initializer}
     depth = len({name.split(".")[1] for name in names if name.startswith("blocks.")})
     transformer = MaskGIT(len(manifest["classes"]), names["norm.weight"][0], depth, args.heads or 4)
     decoder = TokenDecoder(VQ())

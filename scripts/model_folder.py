@@ -9,12 +9,11 @@ import shutil
 import subprocess
 import sys
 
-import onnx
 import torch
 from onnx import numpy_helper
 from torch.profiler import ProfilerActivity, profile
 
-from positions import add_positions
+from positions import add_positions, load_onnx
 
 FORMAT = "halton-maskgit/model@1"
 
@@ -100,7 +99,7 @@ def load_from_onnx(module, path):
     folder's own weights. Initializers keep their parameter names, except Linear weights,
     which the exporter stores transposed as the second input of the MatMul node it names
     '/<module path>/MatMul'. Returns the names found in neither (left as they are)."""
-    graph = onnx.load(path).graph
+    graph = load_onnx(path).graph
     values = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
     for node in graph.node:
         *scopes, op = node.name.strip("/").split("/")

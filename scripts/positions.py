@@ -29,6 +29,16 @@ INPUT = "positions"
 POSITIONWISE = {"Add", "Sub", "Mul", "Div", "Cast", "Relu", "Tanh", "Sigmoid", "Identity"}
 
 
+def load_onnx(path):
+    """onnx.load with one-line errors: ValueError naming the file and what is wrong."""
+    try:
+        return onnx.load(path)
+    except OSError as error:
+        raise ValueError(f"{path}: {error.strerror or error}") from None
+    except Exception as error:  # protobuf's DecodeError and the like: not a model
+        raise ValueError(f"{path}: not an ONNX model ({type(error).__name__})") from None
+
+
 def _constants(graph):
     """Names of initializers and Constant outputs, with their shapes."""
     shapes = {i.name: list(i.dims) for i in graph.initializer}
@@ -78,8 +88,8 @@ def _flops(graph, head):
 def add_positions(path):
     """Adds the `positions` input to the transformer at `path` in place. Returns (the head's
     FLOPs per position, None) on success or if it is already there, else (None, the reason the
-    graph was left unchanged)."""
-    model = onnx.load(path)
+    graph was left unchanged). Raises ValueError if the file is missing or not a model."""
+    model = load_onnx(path)
     graph = model.graph
     if any(i.name == INPUT for i in graph.input):
         head = next(n for n in graph.node if n.op_type == "MatMul" and n.input[0] == "/positions/hidden")
@@ -138,7 +148,12 @@ def main():
             print(f"error: {manifest}: {error}", file=sys.stderr)
             failed = True
             continue
-        head, reason = add_positions(path)
+        try:
+            head, reason = add_positions(path)
+        except ValueError as error:
+            print(f"error: {error}", file=sys.stderr)
+            failed = True
+            continue
         print(f"{path}: {'has the positions input' if reason is None else 'unchanged: ' + reason}")
         if head is not None and "flops" in description:
             description["flops"]["head"] = head

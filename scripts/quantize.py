@@ -25,6 +25,7 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 from model_folder import verify_folder
+from positions import load_onnx
 
 LEVELS = 63  # 7-bit weights: max |w_q| = 64 (see the module doc)
 
@@ -87,9 +88,12 @@ def write_int8(model_dir, out, check=True):
         with open(os.path.join(model_dir, "model.json")) as f:
             manifest = json.load(f)
         source = os.path.join(model_dir, manifest["files"]["transformer"])
-        model = onnx.load(source)
     except (OSError, ValueError, KeyError) as error:
         sys.exit(f"error: {model_dir}: {error}")
+    try:
+        model = load_onnx(source)
+    except ValueError as error:
+        sys.exit(f"error: {error}")
     if os.path.exists(out):
         sys.exit(f"error: {out}: already exists")
     count = quantize_graph(model)

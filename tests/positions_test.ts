@@ -1,0 +1,56 @@
+// scripts/positions.py run on folders by hand: idempotent on a folder that has the input,
+// a clear refusal where the head mixes positions, one line for a file that is not a model.
+import { assert, assertEquals } from "./assert.ts";
+import { hasTorch, python } from "./python.ts";
+
+const ROOT = new URL("..", import.meta.url).pathname;
+const ready = await hasTorch("positions.py tests");
+
+async function copyFolder(from: string, to: string): Promise<void> {
+  await Deno.mkdir(to, { recursive: true });
+  for (const file of ["model.json", "transformer.onnx"]) {
+    await Deno.copyFile(`${ROOT}/models/${from}/${file}`, `${to}/${file}`);
+  }
+}
+
+async function run(folder: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  const result = await new Deno.Command("/usr/bin/python3", {
+    args: ["scripts/positions.py", folder],
+    cwd: ROOT,
+  }).output();
+  const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes).trim();
+  return { code: result.code, stdout: text(result.stdout), stderr: text(result.stderr) };
+}
+
+Deno.test({
+  name: "positions.py: idempotent, refuses a patch head with its reason, one line for a non-model",
+  ignore: !ready,
+  async fn() {
+    const work = await Deno.makeTempDir();
+    try {
+      await copyFolder("tiny-random", `${work}/standin`);
+      const before = await Deno.readFile(`${work}/standin/transformer.onnx`);
+      const again = await run(`${work}/standin`);
+      assertEquals(again.code, 0, again.stderr);
+      assert(again.stdout.endsWith("has the positions input"), again.stdout);
+      assertEquals(await Deno.readFile(`${work}/standin/transformer.onnx`), before);
+      const manifest = JSON.parse(await Deno.readTextFile(`${work}/standin/model.json`));
+      assertEquals(manifest.flops.head, 2 * 64 * 65, "the head's FLOPs per position are recorded");
+
+      await copyFolder("glyphs", `${work}/glyphs`);
+      const glyphs = await run(`${work}/glyphs`);
+      assertEquals(glyphs.code, 0, glyphs.stderr);
+      assert(/unchanged: .*Reshape.*not position-wise/.test(glyphs.stdout), glyphs.stdout);
+
+      await Deno.writeTextFile(`${work}/standin/transformer.onnx`, "not a model");
+      const broken = await run(`${work}/standin`);
+      assertEquals(broken.code, 1);
+      assertEquals(
+        broken.stderr,
+        `error: ${work}/standin/transformer.onnx: not an ONNX model (DecodeError)`,
+      );
+    } finally {
+      await Deno.remove(work, { recursive: true });
+    }
+  },
+});

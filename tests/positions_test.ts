@@ -14,12 +14,8 @@ async function copyFolder(from: string, to: string): Promise<void> {
 }
 
 async function run(folder: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  const result = await new Deno.Command("/usr/bin/python3", {
-    args: ["scripts/positions.py", folder],
-    cwd: ROOT,
-  }).output();
-  const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes).trim();
-  return { code: result.code, stdout: text(result.stdout), stderr: text(result.stderr) };
+  const { code, stdout, stderr } = await python(["scripts/positions.py", folder]);
+  return { code, stdout: stdout.trim(), stderr: stderr.trim() };
 }
 
 Deno.test({

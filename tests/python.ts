@@ -10,15 +10,18 @@ import { assertEquals } from "./assert.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 
-/** Runs `/usr/bin/python3 ARGS` in the repository root; stderr is returned for messages. */
-export async function python(args: string[]): Promise<{ code: number; stderr: string }> {
-  const result = await new Deno.Command("/usr/bin/python3", {
-    args,
-    cwd: ROOT,
-    stdout: "null",
-    stderr: "piped",
-  }).output().catch(() => ({ code: 127, stderr: new TextEncoder().encode("no python3") }));
-  return { code: result.code, stderr: new TextDecoder().decode(result.stderr) };
+/** Runs `/usr/bin/python3 ARGS` in the repository root; returns the exit code and output. */
+export async function python(
+  args: string[],
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const result = await new Deno.Command("/usr/bin/python3", { args, cwd: ROOT }).output()
+    .catch(() => ({
+      code: 127,
+      stdout: new Uint8Array(),
+      stderr: new TextEncoder().encode("no python3"),
+    }));
+  const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+  return { code: result.code, stdout: text(result.stdout), stderr: text(result.stderr) };
 }
 
 /** True when torch and onnx import; otherwise says which tests skip and why. */

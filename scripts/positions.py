@@ -128,7 +128,10 @@ def add_positions(path):
     dim = logits.type.tensor_type.shape.dim[1]
     dim.Clear()
     dim.dim_param = "positions"
-    onnx.checker.check_model(model)
+    try:
+        onnx.checker.check_model(model)
+    except onnx.checker.ValidationError as error:  # e.g. an opset before Shape's start/end (15)
+        return None, f"the changed graph does not validate: {str(error).splitlines()[0]}"
     onnx.save(model, path)
     return _flops(graph, head), None
 

@@ -5,6 +5,7 @@ import { generate } from "../src/generate.ts";
 import { DEFAULT_MODEL_DIR, loadModel, ModelError } from "../src/model.ts";
 import { SCHEDULER_NAMES } from "../src/scheduler/mod.ts";
 import { assert, assertEquals } from "./assert.ts";
+import { assertSelectedLogitsMatch } from "./reference.ts";
 
 const native = await loadModel(DEFAULT_MODEL_DIR, { backend: await loadBackend("node") });
 const wasm = await loadModel(DEFAULT_MODEL_DIR, { backend: await loadBackend("wasm") });
@@ -18,6 +19,23 @@ Deno.test("wasm: 20 seeds × 3 schedulers give the native backend's tokens and P
     const b = await generate({ model: wasm, classes, settings });
     assertEquals(b.tokens, a.tokens, scheduler);
     assertEquals(b.images, a.images, scheduler);
+  }
+});
+
+Deno.test("wasm: a transformer with a positions input selects on WASM too, with native's tokens", async () => {
+  const standin = new URL("../models/tiny-random", import.meta.url).pathname;
+  const [onNative, onWasm] = await Promise.all(
+    (["node", "wasm"] as const).map(async (name) =>
+      loadModel(standin, { backend: await loadBackend(name) })
+    ),
+  );
+  assert(onWasm.predictor.selectsPositions);
+  await assertSelectedLogitsMatch(onWasm);
+  for (const scheduler of SCHEDULER_NAMES) {
+    const settings = { scheduler, seed: 7, steps: 12 };
+    const a = await generate({ model: onNative, classes: [0, 1, 2, 3], settings });
+    const b = await generate({ model: onWasm, classes: [0, 1, 2, 3], settings });
+    assertEquals(b.tokens, a.tokens, scheduler);
   }
 });
 

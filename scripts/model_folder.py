@@ -98,7 +98,8 @@ def load_from_onnx(module, path):
     """Sets a module's parameters from an ONNX graph exported from it, so PyTorch can run a
     folder's own weights. Initializers keep their parameter names, except Linear weights,
     which the exporter stores transposed as the second input of the MatMul node it names
-    '/<module path>/MatMul'. Returns the names found in neither (left as they are)."""
+    '/<module path>/MatMul'. Parameters found in neither are left as they are (callers check
+    the module's outputs against the folder's reference.json)."""
     graph = load_onnx(path).graph
     values = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
     for node in graph.node:
@@ -112,14 +113,10 @@ def load_from_onnx(module, path):
                 path.pop()
             path.append(scope)
         values.setdefault(".".join(path) + ".weight", values[node.input[1]].T)
-    missing = []
     with torch.no_grad():
         for name, tensor in module.state_dict().items():
             if name in values and tuple(values[name].shape) == tuple(tensor.shape):
                 tensor.copy_(torch.from_numpy(values[name].copy()))
-            else:
-                missing.append(name)
-    return missing
 
 
 def verify_folder(folder, max_error=1e-4):

@@ -260,8 +260,10 @@ export async function loadModel(folder: string, options: LoadOptions): Promise<M
     return { path, session: await openSession(path, options) };
   };
   const transformer = await open(manifest.files.transformer);
+  const ort = options.backend.runtime;
+  const predictor = onnxPredictor(ort, transformer.session, transformer.path, codebookSize);
   // scripts/positions.py adds `positions`; logits then have one row per requested position.
-  const selects = transformer.session.inputNames.includes("positions");
+  const selects = predictor.selectsPositions;
   checkSignature(transformer.session, transformer.path, [
     { name: "tokens", type: "int64", shape: [null, tokens] },
     { name: "labels", type: "int64", shape: [null] },
@@ -286,11 +288,10 @@ export async function loadModel(folder: string, options: LoadOptions): Promise<M
     shape: [null, image.channels, image.height, image.width],
   }]);
 
-  const ort = options.backend.runtime;
   return {
     dir,
     manifest,
-    predictor: onnxPredictor(ort, transformer.session, transformer.path, codebookSize),
+    predictor,
     decoder: onnxDecoder(ort, decoder.session, decoder.path, grid, [
       image.channels,
       image.height,

@@ -10,12 +10,21 @@ import { type Context, Hono } from "hono";
 import { streamSSE } from "hono/streaming";
 import { decodePreview, type Generation } from "../src/generate.ts";
 import { encodePng, tile } from "../src/image.ts";
-import { resolveClass } from "../src/model.ts";
+import type { Recipe } from "../src/condition.ts";
+import { type Model, resolveClass } from "../src/model.ts";
 import {
   type GenerationRequest,
   type GenerationService,
   HttpError,
 } from "../src/server/service.ts";
+
+/** A class as the model names it (the request may give its index). */
+function classLabel(model: Model, value: string | number): string {
+  const { manifest } = model;
+  return manifest.task === "class-to-image"
+    ? manifest.classes[resolveClass(manifest.classes, value)]
+    : String(value);
+}
 
 function base64(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("base64");
@@ -33,13 +42,24 @@ async function readJson(c: Context): Promise<unknown> {
   }
 }
 
+/**
+ * What a request is conditioned on, as the API names it: `class` and `label`, or `prompt`
+ * (and `negative_prompt`, and `truncated: true` when the prompt was cut to the model's length).
+ */
+function conditionOf(recipe: Recipe, label?: number, truncated?: boolean) {
+  if ("class" in recipe) return { class: recipe.class, label };
+  return {
+    prompt: recipe.prompt,
+    ...(recipe.negativePrompt === undefined ? {} : { negative_prompt: recipe.negativePrompt }),
+    ...(truncated ? { truncated: true } : {}),
+  };
+}
+
 /** The JSON description of a finished generation: enough to reproduce every image. */
 function describe(request: GenerationRequest, result: Generation) {
-  const { model } = request;
   return {
-    model: model.manifest.name,
-    class: model.manifest.classes[result.labels[0]],
-    label: result.labels[0],
+    model: request.model.manifest.name,
+    ...conditionOf(result.recipes[0], result.labels?.[0], result.truncated[0]),
     seed: result.settings.seed,
     settings: result.settings,
     images: result.images.map(base64),
@@ -68,12 +88,13 @@ export function generateRoutes(service: GenerationService): Hono {
         "content-type": "image/png",
         "x-seed": String(result.settings.seed),
         "x-images": String(result.images.length),
+        ...(result.truncated[0] ? { "x-prompt-truncated": "true" } : {}),
       });
     })
     .post("/v1/generate/stream", async (c) => {
       const request = service.parse(await readJson(c));
-      const { model, resolved, previewEvery } = request;
-      const { grid, classes } = model.manifest;
+      const { model, resolved, previewEvery, condition } = request;
+      const { grid } = model.manifest;
       const aborted = new AbortController();
       const signal = AbortSignal.any([c.req.raw.signal, aborted.signal]);
       const queued = service.limiter.queued;
@@ -90,7 +111,7 @@ export function generateRoutes(service: GenerationService): Hono {
             tokens: event.tokens,
           };
           if (previewEvery > 0 && (step % previewEvery === 0 || step === event.steps)) {
-            const previews = await decodePreview(model, event.state, request.classes.length);
+            const previews = await decodePreview(model, event.state, request.count);
             data.preview = base64(encodePng(tile(previews)));
           }
           await send("step", data);
@@ -102,7 +123,9 @@ export function generateRoutes(service: GenerationService): Hono {
         send = (event, data) => stream.writeSSE({ event, data: JSON.stringify(data) });
         await send("start", {
           model: model.manifest.name,
-          class: classes[resolveClass(classes, request.classes[0])],
+          ...("classes" in condition
+            ? { class: classLabel(model, condition.classes[0]) }
+            : { prompt: condition.prompts[0] }),
           seed: resolved.seed,
           steps: resolved.steps,
           tokens: grid * grid,

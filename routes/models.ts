@@ -5,9 +5,9 @@
  */
 
 import { Hono } from "hono";
-import { MANIFEST_FILE, type Model } from "../src/model.ts";
+import { MAX_PROMPT_CHARS } from "../src/condition.ts";
+import { MANIFEST_FILE, type Model, modelSettings } from "../src/model.ts";
 import { type GenerationService, HttpError } from "../src/server/service.ts";
-import { mergeSettings, resolveSettings } from "../src/settings.ts";
 
 /**
  * A model's manifest summary, its defaults filled in (what a request without knobs gets).
@@ -18,7 +18,8 @@ import { mergeSettings, resolveSettings } from "../src/settings.ts";
  * ```
  */
 export function modelSummary(model: Model, isDefault: boolean) {
-  const { name, task, description, grid, codebookSize, image, classes, defaults } = model.manifest;
+  const { manifest } = model;
+  const { name, task, description, grid, codebookSize, image } = manifest;
   return {
     name,
     default: isDefault,
@@ -28,8 +29,12 @@ export function modelSummary(model: Model, isDefault: boolean) {
     tokens: grid * grid,
     codebookSize,
     image,
-    classes,
-    defaults: resolveSettings(mergeSettings(defaults), grid * grid),
+    // What a request gives: one of the classes, or a prompt of up to `promptTokens` tokens.
+    ...(manifest.task === "class-to-image"
+      ? { classes: manifest.classes }
+      : { promptTokens: manifest.text.length, maxPromptChars: MAX_PROMPT_CHARS }),
+    defaults: modelSettings(manifest),
+    license: manifest.license,
   };
 }
 
@@ -47,14 +52,13 @@ export function modelRoutes(service: GenerationService): Hono {
       c.json({
         models: [...service.models.values()].map((model, i) => modelSummary(model, i === 0)),
       }))
-    // The folder's own files, for generation in the browser: only the three the manifest
-    // names, so no other path can be read through it.
+    // The folder's own files, for generation in the browser: only the manifest and the files
+    // it names, so no other path can be read through it.
     .get("/v1/models/:name/files/:file", async (c) => {
       const model = service.models.get(c.req.param("name"));
       if (!model) throw new HttpError(404, `no model named '${c.req.param("name")}'`, "model");
       const file = c.req.param("file");
-      const { transformer, decoder } = model.manifest.files;
-      if (![MANIFEST_FILE, transformer, decoder].includes(file)) {
+      if (![MANIFEST_FILE, ...Object.values(model.manifest.files)].includes(file)) {
         throw new HttpError(404, `model '${model.manifest.name}' has no file '${file}'`, "file");
       }
       if (/^https?:/.test(model.dir)) return c.redirect(`${model.dir}/${file}`);

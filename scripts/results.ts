@@ -12,7 +12,7 @@ import { type EvalReport, evaluate, loadEvaluator } from "../src/eval/glyphs.ts"
 import { writeAtomically } from "../src/files.ts";
 import { render } from "../src/generate.ts";
 import { encodePng, tile } from "../src/image.ts";
-import { DEFAULT_MODEL_DIR, loadModel } from "../src/model.ts";
+import { classNames, DEFAULT_MODEL_DIR, loadModel } from "../src/model.ts";
 import { SCHEDULER_NAMES } from "../src/scheduler/mod.ts";
 
 const { values } = parseArgs({
@@ -49,7 +49,7 @@ for (const steps of stepCounts) {
 }
 
 // One grid per scheduler: every class once, seeds 0…61, the largest step count.
-const classes = model.manifest.classes.map((_, i) => i);
+const classes = classNames(model.manifest).map((_, i) => i);
 const grids = await Promise.all(SCHEDULER_NAMES.map(async (scheduler) => {
   const { pictures } = await render({
     model,

@@ -23,13 +23,21 @@ if (!folder || !(maxError > 0)) {
 }
 try {
   const model = await loadModel(folder, { backend: await loadBackend("node") });
-  const { logits, image } = await compareWithReference(model);
-  const line = (what: string, d: typeof logits) =>
-    `${what}: max abs error ${d.maxAbs.toExponential(2)}, max relative error ` +
-    `${d.maxRel.toExponential(2)} (ONNX Runtime vs PyTorch, ${d.size} values)`;
-  console.log(line("logits", logits));
-  console.log(line("image", image));
-  const bad = [logits, image].some((d) => !(d.maxRel <= maxError && d.sumRel <= maxError));
+  const { logits, image, hidden, pooled } = await compareWithReference(model);
+  const outputs = Object.entries({
+    "text hidden states": hidden,
+    "text pooled": pooled,
+    logits,
+    image,
+  })
+    .filter((entry): entry is [string, typeof logits] => entry[1] !== undefined);
+  for (const [what, d] of outputs) {
+    console.log(
+      `${what}: max abs error ${d.maxAbs.toExponential(2)}, max relative error ` +
+        `${d.maxRel.toExponential(2)} (ONNX Runtime vs PyTorch, ${d.size} values)`,
+    );
+  }
+  const bad = outputs.some(([, d]) => !(d.maxRel <= maxError && d.sumRel <= maxError));
   if (bad) console.error(`error: the ONNX graphs do not reproduce PyTorch within ${maxError}`);
   Deno.exit(bad ? 1 : 0);
 } catch (error) {

@@ -18,7 +18,9 @@ export interface Split {
   forward: number;
   decode: number;
   encode: number;
-  /** total − forward − decode − encode: sampling, scheduling, buffers. */
+  /** Text models: prompt encoding (tokenizer and text encoder). */
+  text: number;
+  /** total − forward − decode − encode − text: sampling, scheduling, buffers. */
   other: number;
   /** Transformer calls made. */
   forwards: number;
@@ -51,6 +53,9 @@ export function stats(values: readonly number[]): Stats {
   return { median, min: sorted[0], max: sorted[sorted.length - 1] };
 }
 
+/** Prompts a text model is benchmarked on (distinct, so each is encoded). */
+const BENCH_PROMPTS = ["a red apple", "a smiling face", "a cat on a sofa", "a flag"];
+
 /**
  * Generates `batch` images once and times each part. The model's predictor and decoder are
  * wrapped for the run only.
@@ -66,14 +71,15 @@ export async function timeGeneration(
   batch: number,
   settings: SettingsInput,
 ): Promise<Split> {
-  let forward = 0, decode = 0, forwards = 0, rows = 0, positions = 0;
+  let forward = 0, decode = 0, text = 0, forwards = 0, rows = 0, positions = 0;
+  const { prompts } = model;
   const timed: Model = {
     ...model,
-    predictor: {
-      selectsPositions: model.predictor.selectsPositions,
-      async predict(input) {
+    transformer: {
+      selectsPositions: model.transformer.selectsPositions,
+      async run(input) {
         const start = performance.now();
-        const logits = await model.predictor.predict(input);
+        const logits = await model.transformer.run(input);
         forward += performance.now() - start;
         forwards++;
         rows += input.batch;
@@ -89,10 +95,24 @@ export async function timeGeneration(
         return images;
       },
     },
+    prompts: prompts && {
+      tokenizer: prompts.tokenizer,
+      encoder: {
+        async encode(ids, n) {
+          const start = performance.now();
+          const encoding = await prompts.encoder.encode(ids, n);
+          text += performance.now() - start;
+          return encoding;
+        },
+      },
+    },
   };
-  const classes = Array.from({ length: batch }, (_, i) => i % model.manifest.classes.length);
+  const { manifest } = model;
+  const condition = manifest.task === "class-to-image"
+    ? { classes: Array.from({ length: batch }, (_, i) => i % manifest.classes.length) }
+    : { prompts: Array.from({ length: batch }, (_, i) => BENCH_PROMPTS[i % BENCH_PROMPTS.length]) };
   const start = performance.now();
-  const { pictures } = await render({ model: timed, classes, settings });
+  const { pictures } = await render({ model: timed, ...condition, settings });
   const rendered = performance.now();
   pictures.forEach((picture) => encodePng(picture));
   const end = performance.now();
@@ -103,7 +123,8 @@ export async function timeGeneration(
     forward,
     decode,
     encode,
-    other: total - forward - decode - encode,
+    text,
+    other: total - forward - decode - encode - text,
     forwards,
     rows,
     positions,

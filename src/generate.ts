@@ -1,26 +1,29 @@
 /**
- * The facade the CLI and the server both call: classes + settings → PNG images.
+ * The facade the CLI and the server both call: classes or prompts + settings → PNG images.
  *
  * @module
  */
 
+import { type Condition, conditionOn, type Recipe } from "./condition.ts";
 import { encodeGif, encodePng, type Picture, shadeMasked, tile, toPictures } from "./image.ts";
-import { type Model, resolveClass } from "./model.ts";
+import { type Model, modelSettings } from "./model.ts";
 import { sample, type StepEvent } from "./sampler.ts";
-import { mergeSettings, type SamplerSettings, type SettingsInput } from "./settings.ts";
+import type { SamplerSettings, SettingsInput } from "./settings.ts";
 
-/** What to generate. */
-export interface GenerateOptions {
+/**
+ * What to generate: a model, what each image is conditioned on — `classes` (one name or
+ * index per image) for a class model, `prompts` (one per image) and an optional
+ * `negativePrompt` for a text model — and the knobs.
+ */
+export type GenerateOptions = Condition & {
   model: Model;
-  /** One class (name or index) per image. */
-  classes: readonly (string | number)[];
   /** Overrides of the model's default settings. */
   settings?: SettingsInput;
   onStep?: (event: StepEvent) => void | Promise<void>;
   signal?: AbortSignal;
   /** Record a preview every this many steps (plus the last) as an animated GIF; 0 = none. */
   previewEvery?: number;
-}
+};
 
 /** The generated images and everything needed to reproduce them. */
 export interface Generation {
@@ -30,8 +33,12 @@ export interface Generation {
   grid?: Uint8Array;
   /** Animated GIF of the intermediate steps (only when previews were asked for). */
   gif?: Uint8Array;
-  /** Class index per image. */
-  labels: number[];
+  /** What each image was conditioned on (recorded in its PNG too). */
+  recipes: Recipe[];
+  /** Class models: the class index per image. */
+  labels?: number[];
+  /** Text models: true for images whose prompt was cut to the model's length. */
+  truncated: boolean[];
   /** The settings used, defaults filled in. */
   settings: SamplerSettings;
   /** Final token grids, flat [B, N]. */
@@ -62,10 +69,12 @@ export async function decodePreview(
   );
 }
 
-/** Decoded pictures with their labels, settings and tokens (before PNG encoding). */
+/** Decoded pictures with their conditions, settings and tokens (before PNG encoding). */
 export interface Rendering {
   pictures: Picture[];
-  labels: number[];
+  recipes: Recipe[];
+  labels?: number[];
+  truncated: boolean[];
   settings: SamplerSettings;
   tokens: Int32Array;
   /** Tiled previews of the intermediate steps, when asked for. */
@@ -81,28 +90,31 @@ export interface Rendering {
  * ```
  */
 export async function render(options: GenerateOptions): Promise<Rendering> {
-  const { model, classes, onStep, signal, previewEvery = 0 } = options;
+  const { model, onStep, signal, previewEvery = 0 } = options;
   const { manifest } = model;
-  const labels = classes.map((value) => resolveClass(manifest.classes, value));
+  // Settings first: a bad knob fails before any prompt is encoded.
+  const settings = modelSettings(manifest, options.settings);
+  const { predictor, images, recipes, labels, truncated } = await conditionOn(model, options);
   const frames: Picture[] = [];
   const result = await sample({
-    predictor: model.predictor,
+    predictor,
     grid: manifest.grid,
     codebookSize: manifest.codebookSize,
     maskId: manifest.maskId,
-    labels,
-    settings: mergeSettings(manifest.defaults, options.settings),
+    images,
+    settings,
     signal,
     onStep: async (event) => {
       const last = event.step === event.steps - 1;
       if (previewEvery > 0 && ((event.step + 1) % previewEvery === 0 || last)) {
-        frames.push(tile(await decodePreview(model, event.state, labels.length)));
+        frames.push(tile(await decodePreview(model, event.state, images)));
       }
       await onStep?.(event);
     },
   });
   const pictures = toPictures(await model.decoder.decode(result.tokens, result.batch));
-  return { pictures, labels, settings: result.settings, tokens: result.tokens, frames };
+  const { tokens } = result;
+  return { pictures, recipes, labels, truncated, settings: result.settings, tokens, frames };
 }
 
 /**
@@ -114,18 +126,19 @@ export async function render(options: GenerateOptions): Promise<Rendering> {
  * ```
  */
 export async function generate(options: GenerateOptions): Promise<Generation> {
-  const { pictures, labels, settings, tokens, frames } = await render(options);
-  const { name, classes } = options.model.manifest;
+  const { pictures, recipes, labels, truncated, settings, tokens, frames } = await render(options);
   const describe = (b: number) => ({
     Software: "halton-maskgit",
-    Source: name,
-    Comment: JSON.stringify({ class: classes[labels[b]], ...settings, seed: settings.seed + b }),
+    Source: options.model.manifest.name,
+    Comment: JSON.stringify({ ...recipes[b], ...settings, seed: settings.seed + b }),
   });
   return {
     images: pictures.map((picture, b) => encodePng(picture, describe(b))),
     grid: pictures.length > 1 ? encodePng(tile(pictures)) : undefined,
     gif: frames.length > 0 ? await encodeGif(frames) : undefined,
+    recipes,
     labels,
+    truncated,
     settings,
     tokens,
   };

@@ -34,6 +34,12 @@ export const KNOBS: readonly Knob[] = [
   { name: "steps", field: "steps", kind: "integer", help: "number of steps, 1…N" },
   { name: "cfg", field: "cfg", kind: "number", help: "classifier-free guidance weight (0 = off)" },
   {
+    name: "cfg-ramp",
+    field: "cfgRamp",
+    kind: "string",
+    help: "auto (the scheduler's own) | constant | linear (0 → cfg over the steps)",
+  },
+  {
     name: "temperature",
     field: "temperature.start",
     kind: "number",
@@ -73,7 +79,7 @@ export const KNOBS: readonly Knob[] = [
     name: "count-mode",
     field: "countMode",
     kind: "string",
-    help: "Confidence: arccos | cosine | linear | square | root",
+    help: "Confidence: arccos | cosine | linear | square | root | amused",
   },
   {
     name: "noise",

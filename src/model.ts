@@ -1,5 +1,6 @@
 /**
- * Model folders: a `model.json` manifest next to `transformer.onnx` and `decoder.onnx`.
+ * Model folders: a `model.json` manifest next to `transformer.onnx` and `decoder.onnx`, and,
+ * for text-to-image models (format 2), `text_encoder.onnx` and `tokenizer.json`.
  * Loading validates everything up front and names the file at fault.
  *
  * @module
@@ -11,17 +12,29 @@ import {
   type Decoder,
   type OnnxBackend,
   onnxDecoder,
-  onnxPredictor,
+  onnxPromptEncoder,
+  onnxTransformer,
+  type PromptEncoder,
   type SessionOptions,
+  type Transformer,
+  type ValueSpec,
 } from "./backend/onnx.ts";
 import { ModelError } from "./model_error.ts";
-import type { Predictor } from "./sampler.ts";
-import { resolveSettings, SettingError, type SettingsInput } from "./settings.ts";
+import {
+  mergeSettings,
+  resolveSettings,
+  type SamplerSettings,
+  SettingError,
+  type SettingsInput,
+} from "./settings.ts";
+import { NULL_CONDITIONS, PromptTokenizer, type TextSpec } from "./text.ts";
 
 export { ModelError };
 
-/** The manifest format this runtime reads. */
+/** The manifest format of class-to-image folders (read unchanged). */
 export const MANIFEST_FORMAT = "halton-maskgit/model@1";
+/** The manifest format that adds text-to-image folders. */
+export const MANIFEST_FORMAT_2 = "halton-maskgit/model@2";
 
 /** The manifest's file name inside a model folder. */
 export const MANIFEST_FILE = "model.json";
@@ -29,12 +42,11 @@ export const MANIFEST_FILE = "model.json";
 /** The folder `deno task generate` uses when no `--model` is given. */
 export const DEFAULT_MODEL_DIR: string = new URL("../models/glyphs", import.meta.url).pathname;
 
-/** `model.json`: what a model folder holds and how to sample from it. */
-export interface Manifest {
-  format: typeof MANIFEST_FORMAT;
+/** What every `model.json` says: what a model folder holds and how to sample from it. */
+interface ManifestBase {
+  format: typeof MANIFEST_FORMAT | typeof MANIFEST_FORMAT_2;
   /** Short name: letters, digits, `.`, `_`, `-`. */
   name: string;
-  task: "class-to-image";
   description?: string;
   /** Side n of the n×n token grid (N = n² tokens). */
   grid: number;
@@ -42,22 +54,51 @@ export interface Manifest {
   codebookSize: number;
   /** Token id of a masked position, outside the codebook (usually codebookSize). */
   maskId: number;
-  /** Class names; a class is given by name or by index into this list. */
-  classes: string[];
   /** Size of the decoded image. */
   image: { width: number; height: number; channels: 1 | 3 };
   /** Sampler settings this model works best with (any subset). */
   defaults: SettingsInput;
-  /** File names inside the folder. */
-  files: { transformer: string; decoder: string };
   /**
    * Floating-point operations per transformer row (every position's logits) and per decoded
-   * image, and of the output head per position (skipped where a `positions` input asks for
-   * fewer): for benchmarks.
+   * image, of the output head per position (skipped where a `positions` input asks for
+   * fewer), and of the text encoder per prompt: for benchmarks.
    */
-  flops?: { transformer: number; decoder: number; head?: number };
+  flops?: { transformer: number; decoder: number; head?: number; textEncoder?: number };
   source?: string;
   license?: string;
+}
+
+/** A class-to-image model's manifest (format 1, or 2). */
+export interface ClassManifest extends ManifestBase {
+  task: "class-to-image";
+  /** Class names; a class is given by name or by index into this list. */
+  classes: string[];
+  /** File names inside the folder. */
+  files: { transformer: string; decoder: string };
+}
+
+/** A text-to-image model's manifest (format 2). */
+export interface TextManifest extends ManifestBase {
+  format: typeof MANIFEST_FORMAT_2;
+  task: "text-to-image";
+  /** How prompts become token ids and what the text encoder gives. */
+  text: TextSpec;
+  /** Micro-conditioning row fed with every call (aMused: width, height, crop, crop, score). */
+  microConds?: number[];
+  /** File names inside the folder. */
+  files: { transformer: string; decoder: string; textEncoder: string; tokenizer: string };
+}
+
+/** `model.json`: a class-to-image or a text-to-image model. */
+export type Manifest = ClassManifest | TextManifest;
+
+/** The model tasks. */
+export type Task = Manifest["task"];
+
+/** A text model's prompt machinery: ids from its tokenizer, hidden states from its encoder. */
+export interface PromptModel {
+  tokenizer: PromptTokenizer;
+  encoder: PromptEncoder;
 }
 
 /** A loaded model: its manifest and ready-to-run sessions. */
@@ -65,8 +106,23 @@ export interface Model {
   /** The folder, without a trailing slash. */
   dir: string;
   manifest: Manifest;
-  predictor: Predictor;
+  transformer: Transformer;
   decoder: Decoder;
+  /** Text-to-image models only. */
+  prompts?: PromptModel;
+}
+
+/**
+ * Every knob of a run on this model: its manifest's defaults under the caller's settings,
+ * validated (the one place defaults and overrides meet). Throws `SettingError`.
+ *
+ * @example
+ * ```ts ignore
+ * modelSettings(model.manifest, { steps: 8 }).cfg; // the model's default guidance
+ * ```
+ */
+export function modelSettings(manifest: Manifest, settings?: SettingsInput): SamplerSettings {
+  return resolveSettings(mergeSettings(manifest.defaults, settings), manifest.grid * manifest.grid);
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -110,9 +166,19 @@ export function parseManifest(text: string, file: string): Manifest {
     if (typeof value !== "string" || !pattern.test(value)) fail(field, expected);
   };
 
-  if (json.format !== MANIFEST_FORMAT) fail("format", `"${MANIFEST_FORMAT}"`);
+  if (json.format !== MANIFEST_FORMAT && json.format !== MANIFEST_FORMAT_2) {
+    fail("format", `"${MANIFEST_FORMAT}" or "${MANIFEST_FORMAT_2}"`);
+  }
   string("name", NAME, "1–64 letters, digits, '.', '_' or '-'");
-  if (json.task !== "class-to-image") fail("task", `"class-to-image"`);
+  const isText = json.format === MANIFEST_FORMAT_2 && json.task === "text-to-image";
+  if (json.task !== "class-to-image" && !isText) {
+    fail(
+      "task",
+      json.format === MANIFEST_FORMAT
+        ? `"class-to-image" (text-to-image needs format "${MANIFEST_FORMAT_2}")`
+        : `"class-to-image" or "text-to-image"`,
+    );
+  }
   const grid = integer("grid", 1);
   const codebookSize = integer("codebookSize", 1);
   const maskId = integer("maskId", 0);
@@ -121,22 +187,43 @@ export function parseManifest(text: string, file: string): Manifest {
   }
   const classes = json.classes;
   if (
-    !Array.isArray(classes) || classes.length === 0 ||
-    !classes.every((c) => typeof c === "string" && c.length > 0) ||
-    new Set(classes).size !== classes.length
+    !isText && (!Array.isArray(classes) || classes.length === 0 ||
+      !classes.every((c) => typeof c === "string" && c.length > 0) ||
+      new Set(classes).size !== classes.length)
   ) {
     fail("classes", "a non-empty list of distinct class names");
+  }
+  if (isText) {
+    integer("text.length", 2);
+    integer("text.width", 1);
+    if (valueAt("text.pooled") !== undefined) integer("text.pooled", 1);
+    if (valueAt("text.bos") !== null) integer("text.bos", 0);
+    integer("text.eos", 0);
+    integer("text.pad", 0);
+    if (!NULL_CONDITIONS.includes(valueAt("text.null") as never)) {
+      fail("text.null", NULL_CONDITIONS.map((n) => `"${n}"`).join(" or "));
+    }
+    const micro = json.microConds;
+    if (
+      micro !== undefined &&
+      !(Array.isArray(micro) && micro.length === 5 && micro.every(Number.isFinite))
+    ) {
+      fail("microConds", "a list of 5 finite numbers");
+    }
   }
   integer("image.width", 1);
   integer("image.height", 1);
   if (![1, 3].includes(valueAt("image.channels") as number)) fail("image.channels", "1 or 3");
-  for (const key of ["transformer", "decoder"]) {
+  for (const key of ["transformer", "decoder", ...(isText ? ["textEncoder"] : [])]) {
     string(`files.${key}`, /^[^/\\]+\.onnx$/, "a file name ending in .onnx (no folders)");
   }
+  if (isText) {
+    string("files.tokenizer", /^[^/\\]+\.json$/, "a file name ending in .json (no folders)");
+  }
   if (json.flops !== undefined) {
-    for (const key of ["transformer", "decoder", "head"]) {
+    for (const key of ["transformer", "decoder", "head", "textEncoder"]) {
       const value = valueAt(`flops.${key}`);
-      if (key === "head" && value === undefined) continue;
+      if ((key === "head" || key === "textEncoder") && value === undefined) continue;
       if (typeof value !== "number" || !(value > 0)) fail(`flops.${key}`, "a number > 0");
     }
   }
@@ -152,6 +239,20 @@ export function parseManifest(text: string, file: string): Manifest {
     throw new ModelError(file, `defaults.${error.field}: ${error.message}`);
   }
   return { ...json, defaults } as unknown as Manifest;
+}
+
+/**
+ * A class model's class names; for a text model, an error saying the command needs a class
+ * model (evaluation against a classifier, class grids).
+ *
+ * @example
+ * ```ts ignore
+ * classNames(model.manifest).length; // 62 for the glyph model
+ * ```
+ */
+export function classNames(manifest: Manifest): string[] {
+  if (manifest.task === "class-to-image") return manifest.classes;
+  throw new Error(`model '${manifest.name}' is text-to-image; this needs a class-to-image model`);
 }
 
 /**
@@ -259,15 +360,28 @@ export async function loadModel(folder: string, options: LoadOptions): Promise<M
     const path = `${dir}/${name}`;
     return { path, session: await openSession(path, options) };
   };
-  const transformer = await open(manifest.files.transformer);
   const ort = options.backend.runtime;
-  const predictor = onnxPredictor(ort, transformer.session, transformer.path, codebookSize);
+  const transformer = await open(manifest.files.transformer);
+  const transformerRun = onnxTransformer(ort, transformer.session, transformer.path, codebookSize);
   // scripts/positions.py adds `positions`; logits then have one row per requested position.
-  const selects = predictor.selectsPositions;
+  const selects = transformerRun.selectsPositions;
+  const conditionInputs: ValueSpec[] = manifest.task === "class-to-image"
+    ? [
+      { name: "labels", type: "int64", shape: [null] },
+      { name: "drop_label", type: "bool", shape: [null] },
+    ]
+    : [
+      { name: "text", type: "float32", shape: [null, manifest.text.length, manifest.text.width] },
+      ...(manifest.text.pooled === undefined ? [] : [
+        { name: "pooled", type: "float32" as const, shape: [null, manifest.text.pooled] },
+      ]),
+      ...(manifest.microConds === undefined
+        ? []
+        : [{ name: "micro_conds", type: "float32" as const, shape: [null, 5] }]),
+    ];
   checkSignature(transformer.session, transformer.path, [
     { name: "tokens", type: "int64", shape: [null, tokens] },
-    { name: "labels", type: "int64", shape: [null] },
-    { name: "drop_label", type: "bool", shape: [null] },
+    ...conditionInputs,
     { name: "positions", type: "int64", shape: [null, null], optional: true },
   ], [{ name: "logits", type: "float32", shape: [null, selects ? null : tokens, null] }]);
   const vocab = transformer.session.outputMetadata.find((m) => m.name === "logits");
@@ -291,11 +405,56 @@ export async function loadModel(folder: string, options: LoadOptions): Promise<M
   return {
     dir,
     manifest,
-    predictor,
+    transformer: transformerRun,
     decoder: onnxDecoder(ort, decoder.session, decoder.path, grid, [
       image.channels,
       image.height,
       image.width,
     ]),
+    prompts: manifest.task === "text-to-image"
+      ? await loadPrompts(dir, manifest, open, ort)
+      : undefined,
+  };
+}
+
+/** A text model's tokenizer and text encoder, checked against the manifest's `text` block. */
+async function loadPrompts(
+  dir: string,
+  manifest: TextManifest,
+  open: (name: string) => Promise<{ path: string; session: InferenceSession }>,
+  ort: OnnxBackend["runtime"],
+): Promise<PromptModel> {
+  const { text, files } = manifest;
+  const tokenizerPath = `${dir}/${files.tokenizer}`;
+  let tokenizer: PromptTokenizer;
+  try {
+    const json = JSON.parse(new TextDecoder().decode(await readBytes(tokenizerPath)));
+    tokenizer = new PromptTokenizer(json, text);
+    tokenizer.encode("a");
+  } catch (error) {
+    if (error instanceof ModelError) throw error;
+    throw new ModelError(
+      tokenizerPath,
+      `is not a usable tokenizer.json (${(error as Error).message})`,
+    );
+  }
+  const encoder = await open(files.textEncoder);
+  checkSignature(encoder.session, encoder.path, [
+    { name: "input_ids", type: "int64", shape: [null, text.length] },
+  ], [
+    { name: "hidden_states", type: "float32", shape: [null, text.length, text.width] },
+    ...(text.pooled === undefined
+      ? []
+      : [{ name: "pooled", type: "float32" as const, shape: [null, text.pooled] }]),
+  ]);
+  return {
+    tokenizer,
+    encoder: onnxPromptEncoder(
+      ort,
+      encoder.session,
+      encoder.path,
+      [text.length, text.width],
+      text.pooled,
+    ),
   };
 }

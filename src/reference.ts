@@ -51,9 +51,20 @@ export function deviation(actual: Float32Array, expected: Strided): Deviation {
   };
 }
 
+/** Each output of a folder against its reference; `shape` is the decoded image's. */
+export interface Comparison {
+  logits: Deviation;
+  image: Deviation;
+  /** Text models: the text encoder's outputs. */
+  hidden?: Deviation;
+  pooled?: Deviation;
+  shape: number[];
+}
+
 /**
- * Runs a loaded folder's transformer and decoder on its `reference.json` inputs and measures
- * both outputs against the recorded PyTorch values.
+ * Runs a loaded folder's graphs on its `reference.json` inputs and measures every output
+ * against the recorded PyTorch values. A text model's transformer is fed the text encoder's
+ * own outputs for the reference prompts, as the folder's writer did.
  *
  * @example
  * ```ts ignore
@@ -61,20 +72,40 @@ export function deviation(actual: Float32Array, expected: Strided): Deviation {
  * logits.maxRel < 1e-4;
  * ```
  */
-export async function compareWithReference(
-  model: Model,
-): Promise<{ logits: Deviation; image: Deviation; shape: number[] }> {
+export async function compareWithReference(model: Model): Promise<Comparison> {
   const reference = JSON.parse(await Deno.readTextFile(`${model.dir}/reference.json`));
   const t = reference.transformer;
-  const logits = await model.predictor.predict({
-    batch: t.labels.length,
-    tokens: Int32Array.from(t.tokens.flat()),
-    labels: Int32Array.from(t.labels),
-    dropLabel: Uint8Array.from(t.drop_label, Number),
-  });
+  const tokens = Int32Array.from(t.tokens.flat());
+  const batch = t.tokens.length;
+  const text: Partial<Comparison> = {};
+  let logits;
+  if (model.prompts) {
+    const e = reference.text_encoder;
+    const encoding = await model.prompts.encoder.encode(
+      Int32Array.from(e.input_ids.flat()),
+      e.input_ids.length,
+    );
+    text.hidden = deviation(encoding.hidden, e.hidden_states);
+    if (encoding.pooled) text.pooled = deviation(encoding.pooled, e.pooled);
+    logits = await model.transformer.run({
+      batch,
+      tokens,
+      text: encoding.hidden,
+      pooled: encoding.pooled,
+      microConds: t.micro_conds ? Float32Array.from(t.micro_conds.flat()) : undefined,
+    });
+  } else {
+    logits = await model.transformer.run({
+      batch,
+      tokens,
+      labels: Int32Array.from(t.labels),
+      dropLabel: Uint8Array.from(t.drop_label, Number),
+    });
+  }
   const codes: number[][][] = reference.decoder.tokens;
   const image = await model.decoder.decode(Int32Array.from(codes.flat(2)), codes.length);
   return {
+    ...text,
     logits: deviation(logits, t.logits),
     image: deviation(image.data, reference.decoder.image),
     shape: [image.batch, image.channels, image.height, image.width],

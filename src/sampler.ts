@@ -10,16 +10,20 @@ import { guidanceWeight, inverseTemperature } from "./schedule.ts";
 import { SCHEDULERS, type StepChoice } from "./scheduler/mod.ts";
 import { resolveSettings, type SamplerSettings, type SettingsInput } from "./settings.ts";
 
-/** One batched transformer call. Rows b < B are conditional; guidance appends B unconditional rows. */
+/**
+ * One batched transformer call. Rows b < B are conditional; guidance appends B unconditional
+ * rows. The predictor was made for the batch's conditions (see `condition.ts`): a row names
+ * its image, and whether it takes that image's condition or the null one.
+ */
 export interface PredictorInput {
   /** Rows in this call (B, or 2B with guidance). */
   batch: number;
   /** Token grid per row, flat row-major [batch, N]; masked positions hold the mask id. */
   tokens: Int32Array;
-  /** Class label per row [batch]. */
-  labels: Int32Array;
-  /** 1 where the row's label is dropped (unconditional prediction) [batch]. */
-  dropLabel: Uint8Array;
+  /** Which image of the batch each row belongs to [batch]. */
+  image: Int32Array;
+  /** 1 where the row takes the null condition (the unconditional prediction) [batch]. */
+  unconditional: Uint8Array;
   /**
    * Only for predictors that select positions: the P positions per row whose logits are
    * wanted, flat [batch, P]. Absent: every position, in order.
@@ -68,8 +72,8 @@ export interface SampleOptions {
   codebookSize: number;
   /** Token id of a masked position (outside [0, codebookSize)). */
   maskId: number;
-  /** One class label per image of the batch. */
-  labels: readonly number[];
+  /** Images in the batch (B); the predictor knows what each one is conditioned on. */
+  images: number;
   settings?: SettingsInput;
   /** Called after each step; the loop waits for it. */
   onStep?: (event: StepEvent) => void | Promise<void>;
@@ -110,41 +114,40 @@ function assertInteger(name: string, value: number, min: number): void {
  *   },
  * };
  * const result = await sample({
- *   predictor, grid: 4, codebookSize: 4, maskId: 4, labels: [0], settings: { steps: 4 },
+ *   predictor, grid: 4, codebookSize: 4, maskId: 4, images: 1, settings: { steps: 4 },
  * });
  * result.tokens.length; // 16
  * ```
  */
 export async function sample(options: SampleOptions): Promise<SampleResult> {
-  const { predictor, grid, codebookSize, maskId, labels, onStep, signal } = options;
+  const { predictor, grid, codebookSize, maskId, images, onStep, signal } = options;
   assertInteger("grid", grid, 1);
   assertInteger("codebookSize", codebookSize, 1);
   assertInteger("maskId", maskId, 0);
   if (maskId < codebookSize) {
     throw new RangeError(`maskId (${maskId}) must lie outside the codebook [0, ${codebookSize})`);
   }
-  if (labels.length === 0) throw new RangeError("labels must name at least one class");
-  labels.forEach((label) => assertInteger("class label", label, 0));
+  assertInteger("images", images, 1);
 
   const tokens = grid * grid;
   const settings = resolveSettings(options.settings, tokens);
   const scheduler = SCHEDULERS[settings.scheduler];
   const { steps } = settings;
   const counts = scheduler.counts(tokens, steps, settings);
-  const batch = labels.length;
+  const batch = images;
 
   const state = new Int32Array(batch * tokens).fill(maskId);
   const masked = new Uint8Array(batch * tokens).fill(1);
   // Input buffers for 2B rows, reused every step: conditional rows then unconditional ones.
   const inputTokens = new Int32Array(2 * batch * tokens);
-  const inputLabels = Int32Array.from([...labels, ...labels]);
-  const dropLabel = new Uint8Array(2 * batch).fill(1, batch);
+  const inputImage = Int32Array.from({ length: 2 * batch }, (_, row) => row % batch);
+  const unconditional = new Uint8Array(2 * batch).fill(1, batch);
   const inputPositions = new Int32Array(2 * batch * tokens);
   // Where each position's logits sit in the predictor's output, per sample (−1: not computed).
   const slots = new Int32Array(batch * tokens);
   const guided = new Float64Array(codebookSize);
   const entropy = new Float64Array(tokens); // of each position's latest draw, this step
-  const rngs = labels.map((_, b) => new Rng(settings.seed + b));
+  const rngs = Array.from({ length: batch }, (_, b) => new Rng(settings.seed + b));
   const schedules = rngs.map((rng) => scheduler.start(grid, rng, settings));
 
   for (let step = 0; step < steps; step++) {
@@ -153,7 +156,7 @@ export async function sample(options: SampleOptions): Promise<SampleResult> {
     const count = counts[step] - known;
     // The official "root" count curve can leave a step with nothing to unmask: it costs no call.
     const choices = count === 0
-      ? labels.map(() => ({
+      ? rngs.map(() => ({
         positions: new Int32Array(0),
         tokens: new Int32Array(0),
         entropies: new Float32Array(0),
@@ -164,7 +167,8 @@ export async function sample(options: SampleOptions): Promise<SampleResult> {
   return { tokens: state, batch, grid, counts, settings };
 
   async function unmaskStep(step: number, known: number, count: number): Promise<StepOutcome[]> {
-    const w = guidanceWeight(settings.cfg, scheduler.guidance, step, steps);
+    const ramp = settings.cfgRamp === "auto" ? scheduler.guidance : settings.cfgRamp;
+    const w = guidanceWeight(settings.cfg, ramp, step, steps);
     const beta = inverseTemperature(settings.temperature, step, steps);
     const rows = w === 0 ? batch : 2 * batch;
     inputTokens.set(state);
@@ -188,8 +192,8 @@ export async function sample(options: SampleOptions): Promise<SampleResult> {
     const logits = await predictor.predict({
       batch: rows,
       tokens: inputTokens.subarray(0, rows * tokens),
-      labels: inputLabels.subarray(0, rows),
-      dropLabel: dropLabel.subarray(0, rows),
+      image: inputImage.subarray(0, rows),
+      unconditional: unconditional.subarray(0, rows),
       positions: select ? inputPositions.subarray(0, rows * per) : undefined,
     });
     const vocab = logits.length / (rows * per);

@@ -9,7 +9,7 @@
  */
 
 /** Shapes of the Confidence scheduler's count curve (official `sched_mode`). */
-export const COUNT_MODES = ["arccos", "cosine", "linear", "square", "root"] as const;
+export const COUNT_MODES = ["arccos", "cosine", "linear", "square", "root", "amused"] as const;
 /** One of {@link COUNT_MODES}. */
 export type CountMode = typeof COUNT_MODES[number];
 
@@ -43,7 +43,7 @@ function arccosCurve(r: number): number {
   return 1 - Math.acos(r) / (Math.PI / 2);
 }
 
-const COUNT_CURVES: Record<CountMode, (r: number) => number> = {
+const COUNT_CURVES: Record<Exclude<CountMode, "amused">, (r: number) => number> = {
   arccos: arccosCurve,
   cosine: (r) => 1 - Math.cos(r * Math.PI / 2),
   linear: (r) => r,
@@ -78,8 +78,30 @@ export function haltonCounts(tokens: number, steps: number): Int32Array {
 }
 
 /**
+ * aMused's own schedule (diffusers `AmusedScheduler`): after step s < S−1,
+ * m_s = ⌊N · cos(π/2 · (s+1)/S)⌋ tokens stay masked, clamped to [1, masked before − 1];
+ * the last step unmasks the rest.
+ *
+ * @example
+ * ```ts
+ * import { amusedCounts } from "./schedule.ts";
+ * amusedCounts(256, 4); // Int32Array [20, 75, 159, 256]
+ * ```
+ */
+export function amusedCounts(tokens: number, steps: number): Int32Array {
+  assertSteps(steps, tokens);
+  const counts = new Int32Array(steps).fill(tokens);
+  for (let s = 0, known = 0; s < steps - 1; s++) {
+    const stay = Math.floor(tokens * Math.cos(Math.PI / 2 * (s + 1) / steps));
+    known = counts[s] = tokens - Math.max(1, Math.min(tokens - known - 1, stay));
+  }
+  return counts;
+}
+
+/**
  * Confidence scheduler counts, official `confidence_sampler.py`:
- * t_s = ⌊f(s/(S−1)) · N⌋, then max(t_s, s+1), for the curve f of `mode`.
+ * t_s = ⌊f(s/(S−1)) · N⌋, then max(t_s, s+1), for the curve f of `mode`
+ * ("amused": {@link amusedCounts}).
  * With S = 1 the single step unmasks everything (the official code would unmask 1 token).
  * The concave "root" curve can repeat a count when S is close to N: that step unmasks
  * nothing (kept, as in the official code; the sampler skips its forward pass).
@@ -91,6 +113,7 @@ export function haltonCounts(tokens: number, steps: number): Int32Array {
  * ```
  */
 export function confidenceCounts(tokens: number, steps: number, mode: CountMode): Int32Array {
+  if (mode === "amused") return amusedCounts(tokens, steps);
   const curve = COUNT_CURVES[mode];
   if (!curve) {
     throw new RangeError(`count mode must be one of ${COUNT_MODES.join(", ")}, got ${mode}`);
@@ -134,8 +157,10 @@ export function inverseTemperature(t: TemperatureSchedule, step: number, steps: 
   return step < t.warmup ? beta / 2 : beta;
 }
 
-/** How the guidance weight evolves over the steps. */
-export type GuidanceRamp = "constant" | "linear";
+/** How the guidance weight can evolve over the steps. */
+export const GUIDANCE_RAMPS = ["constant", "linear"] as const;
+/** One of {@link GUIDANCE_RAMPS}. */
+export type GuidanceRamp = typeof GUIDANCE_RAMPS[number];
 
 /**
  * Classifier-free guidance weight w_s: constant w (Halton, Random), or the official

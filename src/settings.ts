@@ -6,7 +6,14 @@
 
 import { NOISE_MODES, type NoiseMode } from "./scheduler/confidence.ts";
 import { SCHEDULER_NAMES, type SchedulerName } from "./scheduler/mod.ts";
-import { assertSteps, COUNT_MODES, type CountMode, type TemperatureSchedule } from "./schedule.ts";
+import {
+  assertSteps,
+  COUNT_MODES,
+  type CountMode,
+  GUIDANCE_RAMPS,
+  type GuidanceRamp,
+  type TemperatureSchedule,
+} from "./schedule.ts";
 
 /** Every knob of one sampling run. */
 export interface SamplerSettings {
@@ -18,6 +25,11 @@ export interface SamplerSettings {
   seed: number;
   /** Classifier-free guidance weight w: logits = (1 + w)·cond − w·uncond. 0 turns it off. */
   cfg: number;
+  /**
+   * How w moves over the steps: "auto" = the scheduler's own (Halton, Random: constant;
+   * Confidence: the official linear ramp), or "constant" / "linear" for any scheduler.
+   */
+  cfgRamp: "auto" | GuidanceRamp;
   /** Softmax temperature schedule (usual sense: higher = more random). */
   temperature: TemperatureSchedule;
   /** Sample only among the k most likely tokens; 0 = all tokens. */
@@ -47,6 +59,7 @@ export const DEFAULT_SETTINGS: Readonly<SamplerSettings> = Object.freeze({
   steps: 32,
   seed: 0,
   cfg: 2,
+  cfgRamp: "auto",
   temperature: Object.freeze({ start: 1, end: 1 / 1.2, power: 1, warmup: 0 }),
   topK: 0,
   randomize: false,
@@ -115,6 +128,7 @@ export function resolveSettings(input: SettingsInput = {}, tokens?: number): Sam
   oneOf("scheduler", SCHEDULER_NAMES, settings.scheduler);
   oneOf("countMode", COUNT_MODES, settings.countMode);
   oneOf("noise", NOISE_MODES, settings.noise);
+  oneOf("cfgRamp", ["auto", ...GUIDANCE_RAMPS], settings.cfgRamp);
   const { steps, seed, cfg, topK, noiseTemperature, randomize } = settings;
   check("steps", Number.isSafeInteger(steps) && steps >= 1, "an integer ≥ 1", steps);
   if (tokens !== undefined) {

@@ -38,12 +38,15 @@ async function analyze(
     grid: GRID,
     codebookSize: CODEBOOK,
     maskId: CODEBOOK,
-    labels: Array(samples).fill(0),
+    images: samples,
     settings: { scheduler, steps: 32, seed: 7, ...settings },
     onStep: (event) => recorder.observe(event),
   });
   return recorder.result();
 }
+
+/** Every sample conditioned on label 0. */
+const hashed = (token: number, position: number) => hashedLogit(token, position, 0);
 
 const meanOver = (analysis: Analysis, key: "spread" | "nearestKnown" | "entropy") => {
   const defined = analysis.steps.map((s) => s[key].mean).filter((v) => !Number.isNaN(v));
@@ -51,8 +54,8 @@ const meanOver = (analysis: Analysis, key: "spread" | "nearestKnown" | "entropy"
 };
 
 Deno.test("analysis: Halton spreads a step's tokens further apart than Random (16×16, 32 steps)", async () => {
-  const halton = await analyze("halton", hashedLogit);
-  const random = await analyze("random", hashedLogit);
+  const halton = await analyze("halton", hashed);
+  const random = await analyze("random", hashed);
   assert(meanOver(halton, "spread") > meanOver(random, "spread"));
   // Every step's positions are recorded once per sample; the heat map covers steps 1…32.
   assertEquals(halton.samples, 16);
@@ -89,11 +92,11 @@ Deno.test("analysis: when confidence peaks next to known tokens, Confidence stay
 });
 
 Deno.test("analysis: numbers are deterministic for a seed", async () => {
-  const a = await analyze("confidence", hashedLogit, {}, 4);
-  const b = await analyze("confidence", hashedLogit, {}, 4);
+  const a = await analyze("confidence", hashed, {}, 4);
+  const b = await analyze("confidence", hashed, {}, 4);
   assertEquals(JSON.stringify(a.steps), JSON.stringify(b.steps));
   assertEquals(a.meanStep, b.meanStep);
-  const c = await analyze("confidence", hashedLogit, { seed: 8 }, 4);
+  const c = await analyze("confidence", hashed, { seed: 8 }, 4);
   assert(JSON.stringify(a.steps) !== JSON.stringify(c.steps));
 });
 

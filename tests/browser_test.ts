@@ -3,7 +3,7 @@
 import { Buffer } from "node:buffer";
 import { createApp } from "../routes/app.ts";
 import { nodeBackend } from "../src/backend/onnx-node.ts";
-import { DEFAULT_MODEL_DIR, loadModel } from "../src/model.ts";
+import { classNames, DEFAULT_MODEL_DIR, loadModel } from "../src/model.ts";
 import { GenerationService } from "../src/server/service.ts";
 import { assert, assertEquals } from "./assert.ts";
 
@@ -51,7 +51,7 @@ Deno.test({
       page.on("pageerror", (error) => pageErrors.push(error.message));
       await page.goto(url);
       await page.waitForSelector("#class option", { state: "attached" });
-      assertEquals(await page.locator("#class option").count(), model.manifest.classes.length);
+      assertEquals(await page.locator("#class option").count(), classNames(model.manifest).length);
 
       await page.selectOption("#class", "A");
       await page.fill("#seed", "3");

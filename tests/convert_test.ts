@@ -4,7 +4,7 @@
 import { main } from "../main.ts";
 import { loadBackend } from "../src/backend/mod.ts";
 import { decodePng } from "../src/image.ts";
-import { loadModel } from "../src/model.ts";
+import { classNames, loadModel } from "../src/model.ts";
 import { assert, assertEquals } from "./assert.ts";
 import { convertRandom, hasTorch, python } from "./python.ts";
 import { assertModelMatchesReference, assertSelectedLogitsMatch } from "./reference.ts";
@@ -29,12 +29,12 @@ for (const { family, grid, size } of CASES) {
           (await convertRandom(work, family, grid, ["--image-size", String(size)])).model;
         const model = await loadModel(folder, { backend: await loadBackend("node") });
         assertEquals(model.manifest.grid, grid);
-        assertEquals(model.manifest.classes.length, 1000);
-        assertEquals(model.manifest.classes[1], "goldfish");
+        assertEquals(classNames(model.manifest).length, 1000);
+        assertEquals(classNames(model.manifest)[1], "goldfish");
         assertEquals(model.manifest.defaults.scheduler, family === "v2" ? "halton" : "confidence");
         // scripts/positions.py gave the head a `positions` input (the v2 head is per-channel,
         // v1's adds an [N, V] bias, gathered at the same positions).
-        assert(model.predictor.selectsPositions, "the converted transformer selects positions");
+        assert(model.transformer.selectsPositions, "the converted transformer selects positions");
         await assertModelMatchesReference(model, 1e-4);
         await assertSelectedLogitsMatch(model);
         const out = `${work}/goldfish.png`;

@@ -5,7 +5,7 @@
 import { nodeBackend } from "../src/backend/onnx-node.ts";
 import { evaluate, loadEvaluator } from "../src/eval/glyphs.ts";
 import { render } from "../src/generate.ts";
-import { DEFAULT_MODEL_DIR, loadModel } from "../src/model.ts";
+import { classNames, DEFAULT_MODEL_DIR, loadModel } from "../src/model.ts";
 import { main } from "../main.ts";
 import { assert, assertEquals } from "./assert.ts";
 import { assertModelMatchesReference } from "./reference.ts";
@@ -17,7 +17,7 @@ const evaluator = await loadEvaluator(model, { backend: nodeBackend });
 Deno.test("glyphs is the default model and its manifest has the 62 classes", () => {
   assertEquals(DEFAULT_MODEL_DIR, GLYPHS);
   assertEquals(
-    model.manifest.classes.join(""),
+    classNames(model.manifest).join(""),
     "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz",
   );
   assertEquals([model.manifest.grid, model.manifest.image.channels], [16, 1]);
@@ -32,7 +32,7 @@ Deno.test("the classifier reads real held-out fonts well, and generated glyphs a
   // The README's first command: --class A --seed 1.
   const { pictures } = await render({ model, classes: ["A"], settings: { seed: 1 } });
   const { predictions } = await evaluator.classify(pictures);
-  assertEquals(model.manifest.classes[predictions[0]], "A");
+  assertEquals(classNames(model.manifest)[predictions[0]], "A");
 });
 
 Deno.test("eval: Halton images are mostly read as their class (reduced sample count)", async () => {

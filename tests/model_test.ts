@@ -13,12 +13,12 @@ Deno.test("ONNX Runtime reproduces the outputs the build script recorded from Py
 
 Deno.test("a transformer with a positions input computes only the asked logits, exactly", async () => {
   const standin = await load(STANDIN);
-  assert(standin.predictor.selectsPositions);
+  assert(standin.transformer.selectsPositions);
   await assertSelectedLogitsMatch(standin);
   // The glyph model's head predicts a 2×2 patch per transformer position, so its graph has no
   // positions input: the sampler reads its full logits, as it does for folders made before.
   const glyphs = await load(new URL("../models/glyphs", import.meta.url).pathname);
-  assertEquals(glyphs.predictor.selectsPositions, false);
+  assertEquals(glyphs.transformer.selectsPositions, false);
 });
 
 const MANIFEST = {

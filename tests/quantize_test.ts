@@ -21,7 +21,7 @@ Deno.test({
       assertEquals(made.code, 0, made.stderr);
       const model = await loadModel(out, { backend: await loadBackend("node") });
       assertEquals(model.manifest.name, "tiny-random-int8");
-      assert(model.predictor.selectsPositions);
+      assert(model.transformer.selectsPositions);
       const onnx = new TextDecoder("latin1").decode(await Deno.readFile(`${out}/transformer.onnx`));
       assert(onnx.includes("MatMulInteger") && onnx.includes("DynamicQuantizeLinear"));
       // reference.json holds the float32 outputs: the error is what int8 changed.

@@ -22,7 +22,7 @@ async function run(
   const predictor = syntheticPredictor(
     CODEBOOK + 1,
     (token, position, row, input) =>
-      token === MASK ? 100 : hashedLogit(token, position, row, input),
+      token === MASK ? 100 : hashedLogit(token, position, labels[input.image[row]]),
     selectsPositions,
   );
   const result = await sample({
@@ -30,7 +30,7 @@ async function run(
     grid: GRID,
     codebookSize: CODEBOOK,
     maskId: MASK,
-    labels,
+    images: labels.length,
     settings,
     onStep: (event) => {
       events.push({ ...event, state: event.state.slice() });
@@ -128,7 +128,7 @@ Deno.test("Confidence without noise unmasks the most probable positions first", 
     grid: GRID,
     codebookSize: CODEBOOK,
     maskId: MASK,
-    labels: [0],
+    images: 1,
     settings: { scheduler: "confidence", noise: "none", steps: 7, cfg: 0, temperature: { end: 1 } },
     onStep: (event) => void events.push(event),
   });
@@ -162,7 +162,7 @@ Deno.test("guidance: one call of 2B rows, logits = (1 + w)·cond − w·uncond",
     syntheticPredictor(3, (token, _p, row, input) => {
       if (token === 2) return -50;
       if (token === 0) return 1;
-      return input.dropLabel[row] ? 0 : 0.9;
+      return input.unconditional[row] ? 0 : 0.9;
     });
   const tokensAt = async (cfg: number) => {
     const p = predictor();
@@ -171,7 +171,7 @@ Deno.test("guidance: one call of 2B rows, logits = (1 + w)·cond − w·uncond",
       grid: 4,
       codebookSize: 2,
       maskId: 2,
-      labels: [7, 9],
+      images: 2,
       settings: { steps: 4, cfg, topK: 1 },
     });
     return { tokens: new Set(result.tokens), calls: p.calls };
@@ -183,8 +183,8 @@ Deno.test("guidance: one call of 2B rows, logits = (1 + w)·cond − w·uncond",
   const { calls } = await tokensAt(2);
   for (const call of calls) {
     assertEquals(call.batch, 4);
-    assertEquals(Array.from(call.labels), [7, 9, 7, 9]);
-    assertEquals(Array.from(call.dropLabel), [0, 0, 1, 1]);
+    assertEquals(Array.from(call.image), [0, 1, 0, 1]);
+    assertEquals(Array.from(call.unconditional), [0, 0, 1, 1]);
     assertEquals(call.tokens.subarray(0, 32), call.tokens.subarray(32));
   }
   assertEquals((await tokensAt(0)).calls.map((c) => c.batch), [2, 2, 2, 2]);
@@ -294,15 +294,14 @@ Deno.test("bad settings, labels and predictor output fail with clear errors", as
     () => resolveSettings({ steps: 300 }, 256),
     /steps must be an integer from 1 to 256/,
   );
-  await assertRejects(run({}, []), /at least one/);
-  await assertRejects(run({}, [-1]), /class label/);
+  await assertRejects(run({}, []), /images must be an integer ≥ 1/);
   await assertRejects(
     sample({
       predictor: syntheticPredictor(5, () => 0),
       grid: GRID,
       codebookSize: CODEBOOK,
       maskId: MASK,
-      labels: [0],
+      images: 1,
     }),
     /expected 2×64×V with V ≥ 10/,
   );
@@ -312,7 +311,7 @@ Deno.test("bad settings, labels and predictor output fail with clear errors", as
       grid: GRID,
       codebookSize: CODEBOOK,
       maskId: 3,
-      labels: [0],
+      images: 1,
     }),
     /maskId/,
   );

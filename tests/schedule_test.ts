@@ -1,4 +1,5 @@
 import {
+  amusedCounts,
   confidenceCounts,
   COUNT_MODES,
   guidanceWeight,
@@ -39,7 +40,7 @@ Deno.test("Confidence counts follow each curve, at least s+1, ending at N", () =
     square: (r) => r ** 2,
     root: (r) => r ** 0.5,
   };
-  for (const mode of COUNT_MODES) {
+  for (const mode of COUNT_MODES.filter((m) => m !== "amused")) {
     for (const [tokens, steps] of [[256, 12], [256, 32], [1024, 16]]) {
       const counts = confidenceCounts(tokens, steps, mode);
       for (let s = 0; s < steps - 1; s++) {
@@ -49,6 +50,20 @@ Deno.test("Confidence counts follow each curve, at least s+1, ending at N", () =
     }
   }
   assertEquals(Array.from(confidenceCounts(256, 3, "linear")), [1, 128, 256]);
+});
+
+Deno.test("amused counts: N − ⌊N·cos(π/2·(s+1)/S)⌋ known after step s, the rest at the end", () => {
+  for (const [tokens, steps] of [[256, 12], [1024, 12], [256, 32]]) {
+    const counts = confidenceCounts(tokens, steps, "amused");
+    for (let s = 0; s < steps - 1; s++) {
+      const masked = Math.floor(tokens * Math.cos(Math.PI / 2 * (s + 1) / steps));
+      assertEquals(counts[s], tokens - masked, `N=${tokens} S=${steps} s=${s}`);
+    }
+    assertEquals(counts[steps - 1], tokens);
+  }
+  // The clamp keeps one token masked until the last step and unmasks one per step at least.
+  assertEquals(Array.from(amusedCounts(4, 4)), [1, 2, 3, 4]);
+  assertEquals(Array.from(amusedCounts(256, 12)).slice(0, 3), [3, 9, 20]);
 });
 
 Deno.test("every S from 1 to N gives a complete schedule (S = 1 unmasks everything)", () => {

@@ -4,7 +4,7 @@ import { createApp } from "../routes/app.ts";
 import { nodeBackend } from "../src/backend/onnx-node.ts";
 import { decodePng } from "../src/image.ts";
 import { apiName, KNOBS } from "../src/knobs.ts";
-import { loadModel, type Model } from "../src/model.ts";
+import { classNames, loadModel, type Model } from "../src/model.ts";
 import { GenerationService, type ServiceLimits } from "../src/server/service.ts";
 import { assert, assertEquals } from "./assert.ts";
 
@@ -18,11 +18,12 @@ function slowModel(ms: number): Model & { calls: () => number } {
   return {
     ...model,
     calls: () => calls,
-    predictor: {
-      async predict(input) {
+    transformer: {
+      selectsPositions: model.transformer.selectsPositions,
+      async run(input) {
         calls++;
         await new Promise((resolve) => setTimeout(resolve, ms));
-        return model.predictor.predict(input);
+        return model.transformer.run(input);
       },
     },
   };
@@ -63,7 +64,7 @@ Deno.test("server: health, ready, models, OpenAPI, page and script answer", asyn
   const { models } = await (await app.request("/v1/models")).json();
   assertEquals(models.length, 1);
   assertEquals(models[0].name, "tiny-random");
-  assertEquals(models[0].classes, model.manifest.classes);
+  assertEquals(models[0].classes, classNames(model.manifest));
   assertEquals(models[0].defaults.steps, 16); // the manifest's default over the library's 32
   assertEquals(models[0].tokens, N);
 

@@ -10,8 +10,8 @@ import type { Predictor, PredictorInput } from "../src/sampler.ts";
 export interface RecordedCall {
   batch: number;
   tokens: Int32Array;
-  labels: Int32Array;
-  dropLabel: Uint8Array;
+  image: Int32Array;
+  unconditional: Uint8Array;
   positions?: Int32Array;
 }
 
@@ -37,8 +37,8 @@ export function syntheticPredictor(
       calls.push({
         batch: input.batch,
         tokens: input.tokens.slice(),
-        labels: input.labels.slice(),
-        dropLabel: input.dropLabel.slice(),
+        image: input.image.slice(),
+        unconditional: input.unconditional.slice(),
         positions: input.positions?.slice(),
       });
       const tokens = input.tokens.length / input.batch;
@@ -59,12 +59,7 @@ export function syntheticPredictor(
 }
 
 /** Deterministic pseudo-random logits in [−2, 2] that depend on position, token and label. */
-export function hashedLogit(
-  token: number,
-  position: number,
-  row: number,
-  input: PredictorInput,
-): number {
-  const x = Math.sin((token + 1) * 12.9898 + (position + 1) * 78.233 + input.labels[row] * 3.7);
+export function hashedLogit(token: number, position: number, label: number): number {
+  const x = Math.sin((token + 1) * 12.9898 + (position + 1) * 78.233 + label * 3.7);
   return (x * 43758.5453 % 1) * 2;
 }

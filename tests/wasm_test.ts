@@ -29,7 +29,7 @@ Deno.test("wasm: a transformer with a positions input selects on WASM too, with 
       loadModel(standin, { backend: await loadBackend(name) })
     ),
   );
-  assert(onWasm.predictor.selectsPositions);
+  assert(onWasm.transformer.selectsPositions);
   await assertSelectedLogitsMatch(onWasm);
   for (const scheduler of SCHEDULER_NAMES) {
     const settings = { scheduler, seed: 7, steps: 12 };

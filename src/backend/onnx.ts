@@ -1,5 +1,5 @@
 /**
- * ONNX Runtime sessions behind the sampler's `Predictor` and the model's `Decoder`.
+ * ONNX Runtime sessions behind the model's `Transformer`, `PromptEncoder` and `Decoder`.
  * Written against the `onnxruntime-common` API, which onnxruntime-node (native) and
  * onnxruntime-web (WASM) share, so one adapter serves every backend.
  *
@@ -7,7 +7,6 @@
  */
 
 import type { InferenceSession, Tensor as OrtTensor } from "onnxruntime-common";
-import type { Predictor } from "../sampler.ts";
 import { ModelError } from "../model_error.ts";
 
 /** The parts of an onnxruntime package this adapter uses. */
@@ -132,32 +131,71 @@ export function checkSignature(
 }
 
 /**
- * A `Predictor` running a transformer session (inputs `tokens` int64 [B, N], `labels`
- * int64 [B], `drop_label` bool [B], and, in newer exports, `positions` int64 [B, P]; output
- * `logits` float32 [B, N, V], or [B, P, V] at the given positions). Without a `positions`
- * input it computes every position's logits and does not select.
+ * One transformer call, every input named as the model folder's contract names it: class
+ * models take `labels` and `dropLabel`, text models `text` (and `pooled`, `microConds` where
+ * they use them).
+ */
+export interface TransformerInput {
+  /** Rows in this call. */
+  batch: number;
+  /** Token grids, flat [batch, N]. */
+  tokens: Int32Array;
+  /** The P positions per row whose logits are wanted, flat [batch, P] (selecting models). */
+  positions?: Int32Array;
+  /** Class label per row [batch]. */
+  labels?: Int32Array;
+  /** 1 where the row's label is dropped [batch]. */
+  dropLabel?: Uint8Array;
+  /** Text hidden states, flat [batch, L, D]. */
+  text?: Float32Array;
+  /** Pooled text embedding, flat [batch, P]. */
+  pooled?: Float32Array;
+  /** Micro-conditioning, flat [batch, 5]. */
+  microConds?: Float32Array;
+}
+
+/** A transformer session: one call gives logits, flat [batch, N or P, V]. */
+export interface Transformer {
+  /** True if the session has a `positions` input (logits only where asked). */
+  selectsPositions: boolean;
+  run(input: TransformerInput): Promise<Float32Array>;
+}
+
+/**
+ * A {@link Transformer} running a session whose inputs are `tokens` int64 [B, N], then
+ * `labels` int64 [B] and `drop_label` bool [B] (class models) or `text` float32 [B, L, D],
+ * `pooled` float32 [B, P] and `micro_conds` float32 [B, 5] (text models), and, in newer
+ * exports, `positions` int64 [B, P]; output `logits` float32 [B, N, V], or [B, P, V] at the
+ * given positions. Without a `positions` input it computes every position's logits.
  *
  * @example
  * ```ts ignore
- * const predictor = onnxPredictor(ort, session, "models/x/transformer.onnx", 64);
+ * const transformer = onnxTransformer(ort, session, "models/x/transformer.onnx", 64);
  * ```
  */
-export function onnxPredictor(
+export function onnxTransformer(
   ort: OrtRuntime,
   session: InferenceSession,
   file: string,
   codebookSize: number,
-): Predictor {
+): Transformer {
   const selectsPositions = session.inputNames.includes("positions");
+  const float = (data: Float32Array, batch: number, name: string) =>
+    new ort.Tensor("float32", data, [batch, ...dimsOf(session, name, data.length / batch)]);
   return {
     selectsPositions,
-    async predict({ batch, tokens, labels, dropLabel, positions }) {
+    async run({ batch, tokens, positions, labels, dropLabel, text, pooled, microConds }) {
       const cells = tokens.length / batch;
       const feeds: Record<string, OrtTensor> = {
         tokens: new ort.Tensor("int64", BigInt64Array.from(tokens, BigInt), [batch, cells]),
-        labels: new ort.Tensor("int64", BigInt64Array.from(labels, BigInt), [batch]),
-        drop_label: new ort.Tensor("bool", Uint8Array.from(dropLabel), [batch]),
       };
+      if (labels) {
+        feeds.labels = new ort.Tensor("int64", BigInt64Array.from(labels, BigInt), [batch]);
+      }
+      if (dropLabel) feeds.drop_label = new ort.Tensor("bool", Uint8Array.from(dropLabel), [batch]);
+      if (text) feeds.text = float(text, batch, "text");
+      if (pooled) feeds.pooled = float(pooled, batch, "pooled");
+      if (microConds) feeds.micro_conds = float(microConds, batch, "micro_conds");
       let wanted = cells;
       if (selectsPositions) {
         // Without a request, every position in order: the full [B, N, V] logits.
@@ -177,6 +215,67 @@ export function onnxPredictor(
         );
       }
       return logits.data as Float32Array;
+    },
+  };
+}
+
+/**
+ * The dimensions after the batch of a float input, from the session's metadata ([L, D] for
+ * `text`): the contract fixes them, so a flat row of `size` values is reshaped to them.
+ */
+function dimsOf(session: InferenceSession, name: string, size: number): number[] {
+  const meta = session.inputMetadata.find((m) => m.name === name);
+  const dims = meta?.isTensor ? meta.shape.slice(1) : [];
+  return dims.every((d) => typeof d === "number") && dims.length > 0 &&
+      (dims as number[]).reduce((a, b) => a * b, 1) === size
+    ? dims as number[]
+    : [size];
+}
+
+/** Hidden states [B, L, D] (flat) and, where the model has it, the pooled embedding [B, P]. */
+export interface TextEncoding {
+  hidden: Float32Array;
+  pooled?: Float32Array;
+}
+
+/** A text encoder: token ids [B, L] → {@link TextEncoding}. */
+export interface PromptEncoder {
+  encode(ids: Int32Array, batch: number): Promise<TextEncoding>;
+}
+
+/**
+ * A {@link PromptEncoder} running a session (input `input_ids` int64 [B, L]; outputs
+ * `hidden_states` float32 [B, L, D] and, when `pooled` is given, `pooled` float32 [B, P]).
+ *
+ * @example
+ * ```ts ignore
+ * const encoder = onnxPromptEncoder(ort, session, "models/x/text_encoder.onnx", [77, 768], 768);
+ * ```
+ */
+export function onnxPromptEncoder(
+  ort: OrtRuntime,
+  session: InferenceSession,
+  file: string,
+  [length, width]: [number, number],
+  pooled?: number,
+): PromptEncoder {
+  const check = (tensor: OrtTensor | undefined, name: string, want: number[]) => {
+    if (
+      !tensor || tensor.dims.length !== want.length || tensor.dims.some((d, i) => d !== want[i])
+    ) {
+      const got = tensor ? describe(tensor.dims) : "nothing";
+      throw new ModelError(file, `output '${name}' came out ${got}, expected ${describe(want)}`);
+    }
+    return tensor.data as Float32Array;
+  };
+  return {
+    async encode(ids, batch) {
+      const input = new ort.Tensor("int64", BigInt64Array.from(ids, BigInt), [batch, length]);
+      const out = await session.run({ input_ids: input });
+      return {
+        hidden: check(out.hidden_states, "hidden_states", [batch, length, width]),
+        pooled: pooled === undefined ? undefined : check(out.pooled, "pooled", [batch, pooled]),
+      };
     },
   };
 }

@@ -13,9 +13,9 @@ import { svgToPng } from "../analysis/raster.ts";
 import { writeAtomically } from "../files.ts";
 import { decodePreview, render } from "../generate.ts";
 import { encodePng, type Picture, tile } from "../image.ts";
-import { DEFAULT_MODEL_DIR, loadModel, resolveClass } from "../model.ts";
+import type { Condition } from "../condition.ts";
+import { DEFAULT_MODEL_DIR, loadModel, modelSettings, resolveClass } from "../model.ts";
 import { SCHEDULER_NAMES, type SchedulerName } from "../scheduler/mod.ts";
-import { mergeSettings, resolveSettings } from "../settings.ts";
 import { cliSettings, integerOption, loadOptions, parseArgs, SAMPLER_OPTIONS } from "./options.ts";
 
 const ANALYZE_OPTIONS = {
@@ -24,6 +24,7 @@ const ANALYZE_OPTIONS = {
   samples: { type: "string" },
   batch: { type: "string" },
   class: { type: "string" },
+  prompt: { type: "string", multiple: true },
   show: { type: "string" },
   out: { type: "string" },
 } as const;
@@ -80,12 +81,24 @@ export async function analyzeCommand(args: string[]): Promise<void> {
   const base = cliSettings(values);
   base.seed ??= 0;
   const model = await loadModel(values.model ?? DEFAULT_MODEL_DIR, await loadOptions(values));
-  const { grid, classes: names } = model.manifest;
+  const { manifest } = model;
+  const { grid } = manifest;
+  // Sample i is conditioned on the given class (else class i mod classes), or on prompt i mod
+  // prompts.
+  const prompts = values.prompt ?? [];
+  if (manifest.task === "text-to-image" && prompts.length === 0) {
+    throw new Error(`model '${manifest.name}' is text-to-image: give --prompt "…" (repeatable)`);
+  }
+  if (manifest.task === "class-to-image" && prompts.length > 0) {
+    throw new Error(`model '${manifest.name}' is class-to-image: give --class, not --prompt`);
+  }
+  const names = manifest.task === "class-to-image" ? manifest.classes : [];
   const fixed = values.class === undefined ? undefined : resolveClass(names, values.class);
-  const { steps, seed } = resolveSettings(
-    mergeSettings(model.manifest.defaults, base),
-    grid * grid,
-  );
+  const conditionOf = (first: number, n: number): Condition =>
+    manifest.task === "text-to-image"
+      ? { prompts: Array.from({ length: n }, (_, i) => prompts[(first + i) % prompts.length]) }
+      : { classes: Array.from({ length: n }, (_, i) => fixed ?? (first + i) % names.length) };
+  const { steps, seed } = modelSettings(manifest, base);
   const out = values.out ?? "analysis";
   await Deno.mkdir(out, { recursive: true });
 
@@ -100,10 +113,9 @@ export async function analyzeCommand(args: string[]): Promise<void> {
     const snapshots: Picture[][] = Array.from({ length: shown }, () => []);
     for (let first = 0; first < samples; first += batch) {
       const n = Math.min(batch, samples - first);
-      const classes = Array.from({ length: n }, (_, i) => fixed ?? (first + i) % names.length);
       await render({
         model,
-        classes,
+        ...conditionOf(first, n),
         settings: { ...base, scheduler: scheduler as SchedulerName, seed: seed + first },
         onStep: async (event) => {
           recorder.observe(event);
@@ -139,7 +151,9 @@ export async function analyzeCommand(args: string[]): Promise<void> {
         steps,
         samples,
         seed,
-        classes: fixed === undefined ? "cycled" : names[fixed],
+        ...(prompts.length > 0
+          ? { prompts }
+          : { classes: fixed === undefined ? "cycled" : names[fixed] }),
         schedulers: Object.fromEntries(
           Object.entries(results).map(([name, a]) => [name, {
             steps: a.steps,

@@ -7,8 +7,7 @@
  */
 
 import { sgemmRate, type Split, stats, timeGeneration, transformerFlops } from "../bench.ts";
-import { DEFAULT_MODEL_DIR, loadModel } from "../model.ts";
-import { mergeSettings, resolveSettings } from "../settings.ts";
+import { DEFAULT_MODEL_DIR, loadModel, modelSettings } from "../model.ts";
 import { cliSettings, integerOption, loadOptions, parseArgs, SAMPLER_OPTIONS } from "./options.ts";
 
 const BENCH_OPTIONS = {
@@ -84,6 +83,7 @@ export async function benchCommand(args: string[]): Promise<void> {
         forward: perImage("forward"),
         decode: perImage("decode"),
         encode: perImage("encode"),
+        text: perImage("text"),
         other: perImage("other"),
       },
       spreadMs: stats(splits.map((s) => s.total / batch)),
@@ -93,7 +93,7 @@ export async function benchCommand(args: string[]): Promise<void> {
       shareOfSgemm: gflops === undefined ? undefined : gflops / sgemm,
     });
   }
-  const resolved = resolveSettings(mergeSettings(model.manifest.defaults, settings), grid * grid);
+  const resolved = modelSettings(model.manifest, settings);
   const torch = values.torch === undefined ? undefined : await torchReference(
     values.torch,
     values.family ?? "v2",
@@ -125,7 +125,8 @@ export async function benchCommand(args: string[]): Promise<void> {
     `${report.model} on ${report.backend}: sgemm ${
       sgemm.toFixed(1)
     } GFLOP/s (best 2048³ MatMul in ORT)\n` +
-      "batch | ms/image total | forward | decode | encode | other | images/s | other/forward | " +
+      "batch | ms/image total | forward | decode | encode | text | other | images/s | " +
+      "other/forward | " +
       "forward GFLOP/s (of sgemm)",
   );
   for (const r of results) {
@@ -137,7 +138,8 @@ export async function benchCommand(args: string[]): Promise<void> {
     console.log(
       `${String(r.batch).padStart(5)} | ${m.total.toFixed(1).padStart(14)} | ` +
         `${m.forward.toFixed(1).padStart(7)} | ${m.decode.toFixed(1).padStart(6)} | ` +
-        `${m.encode.toFixed(1).padStart(6)} | ${m.other.toFixed(1).padStart(5)} | ` +
+        `${m.encode.toFixed(1).padStart(6)} | ${m.text.toFixed(1).padStart(4)} | ` +
+        `${m.other.toFixed(1).padStart(5)} | ` +
         `${r.imagesPerSecond.toFixed(2).padStart(8)} | ${other.padStart(13)} | ${rate}`,
     );
   }

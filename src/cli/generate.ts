@@ -1,19 +1,28 @@
 /**
- * `deno task generate`: class labels → PNG files (plus a grid and an optional step GIF).
+ * `deno task generate`: classes or prompts → PNG files (plus a grid and an optional step GIF).
  *
  * @module
  */
 
 import { basename, extname, join } from "node:path";
 import { assertWritable, type OutputFile, writeAtomically } from "../files.ts";
+import { checkCondition, type Condition } from "../condition.ts";
 import { generate } from "../generate.ts";
-import { DEFAULT_MODEL_DIR, loadModel } from "../model.ts";
+import {
+  DEFAULT_MODEL_DIR,
+  loadModel,
+  type Manifest,
+  modelSettings,
+  type TextManifest,
+} from "../model.ts";
 import { progressBar } from "../progress.ts";
 import { cliSettings, integerOption, loadOptions, parseArgs, SAMPLER_OPTIONS } from "./options.ts";
 
 const GENERATE_OPTIONS = {
   ...SAMPLER_OPTIONS,
   class: { type: "string", multiple: true },
+  prompt: { type: "string", multiple: true },
+  "negative-prompt": { type: "string" },
   count: { type: "string" },
   out: { type: "string" },
   gif: { type: "string" },
@@ -35,6 +44,36 @@ function outputPaths(
   return { images, grid: count > 1 ? join(out, `${stem}-grid.png`) : undefined };
 }
 
+/**
+ * What the command line conditions on: `--class` (repeated or comma-separated) or `--prompt`
+ * (repeated; commas are part of a prompt), each image `count` times. Neither: class 0 of a
+ * class model, and a clear error for a text model.
+ */
+function cliCondition(
+  values: { class?: string[]; prompt?: string[]; "negative-prompt"?: string },
+  manifest: Manifest,
+  count: number,
+): Condition {
+  const repeat = <T>(items: T[]) => items.flatMap((item) => Array<T>(count).fill(item));
+  if (values.class !== undefined && values.prompt !== undefined) {
+    throw new Error("give --class or --prompt, not both");
+  }
+  if (values.prompt !== undefined) {
+    const negativePrompt = values["negative-prompt"];
+    return {
+      prompts: repeat(values.prompt),
+      ...(negativePrompt === undefined ? {} : { negativePrompt }),
+    };
+  }
+  if (values["negative-prompt"] !== undefined) throw new Error("--negative-prompt needs --prompt");
+  if (values.class === undefined && manifest.task === "text-to-image") {
+    throw new Error(`model '${manifest.name}' is text-to-image: give --prompt "…"`);
+  }
+  return {
+    classes: repeat((values.class ?? ["0"]).flatMap((c) => c.split(",")).map((c) => c.trim())),
+  };
+}
+
 /** Generates images and prints the paths written. */
 export async function generateCommand(args: string[]): Promise<void> {
   const { values } = parseArgs({ args, options: GENERATE_OPTIONS, strict: true });
@@ -42,14 +81,15 @@ export async function generateCommand(args: string[]): Promise<void> {
   settings.seed ??= Math.floor(Math.random() * 2 ** 31); // printed below, so any run can be repeated
   const count = values.count === undefined ? 1 : integerOption("count", values.count);
   if (count < 1 || count > 64) throw new Error(`--count must be from 1 to 64, got ${count}`);
-  const classes = (values.class ?? ["0"]).flatMap((c) => c.split(",")).map((c) => c.trim())
-    .flatMap((c) => Array<string>(count).fill(c));
   const model = await loadModel(values.model ?? DEFAULT_MODEL_DIR, await loadOptions(values));
   const name = model.manifest.name;
+  const condition = cliCondition(values, model.manifest, count);
+  checkCondition(model.manifest, condition);
+  const images = "classes" in condition ? condition.classes.length : condition.prompts.length;
   const out = values.out ?? "out";
   if (extname(out).toLowerCase() !== ".png") await Deno.mkdir(out, { recursive: true });
-  const scheduler = settings.scheduler ?? model.manifest.defaults.scheduler ?? "halton";
-  const paths = outputPaths(out, `${name}-${scheduler}-seed${settings.seed}`, classes.length);
+  const { scheduler } = modelSettings(model.manifest, settings);
+  const paths = outputPaths(out, `${name}-${scheduler}-seed${settings.seed}`, images);
   if (values.gif !== undefined && extname(values.gif).toLowerCase() !== ".gif") {
     throw new Error(`--gif must name a .gif file, got '${values.gif}'`);
   }
@@ -59,7 +99,7 @@ export async function generateCommand(args: string[]): Promise<void> {
 
   const result = await generate({
     model,
-    classes,
+    ...condition,
     settings,
     onStep: values.quiet ? undefined : progressBar(`${name} ${scheduler}`),
     previewEvery: values.gif === undefined ? 0 : 1,
@@ -71,9 +111,14 @@ export async function generateCommand(args: string[]): Promise<void> {
   const { seed, steps } = result.settings;
   if (!values.quiet) {
     console.error(
-      `${basename(model.dir)}: ${classes.length} image(s), ${result.settings.scheduler}, ` +
+      `${basename(model.dir)}: ${images} image(s), ${result.settings.scheduler}, ` +
         `${steps} steps, seed ${seed} (image b used seed ${seed} + b)`,
     );
+    const cut = new Set(result.recipes.filter((_, b) => result.truncated[b]));
+    for (const recipe of cut) {
+      const { text } = model.manifest as TextManifest;
+      console.error(`note: prompt truncated to ${text.length} tokens: ${JSON.stringify(recipe)}`);
+    }
   }
   for (const file of files) console.log(file.path);
 }

@@ -11,7 +11,7 @@
 import { checkSignature } from "../backend/onnx.ts";
 import { render } from "../generate.ts";
 import { decodePng, type Picture } from "../image.ts";
-import { type LoadOptions, type Model, openSession } from "../model.ts";
+import { classNames, type LoadOptions, type Model, openSession } from "../model.ts";
 import { ModelError } from "../model_error.ts";
 import type { StepEvent } from "../sampler.ts";
 import type { SettingsInput } from "../settings.ts";
@@ -92,7 +92,7 @@ export async function loadEvaluator(
   options: LoadOptions,
 ): Promise<Evaluator> {
   const dir = `${model.dir}/eval`;
-  const classes = model.manifest.classes.length;
+  const classes = classNames(model.manifest).length;
   const path = `${dir}/classifier.onnx`;
   const session = await openSession(path, options);
   checkSignature(
@@ -189,7 +189,7 @@ export interface EvalReport {
  */
 export async function evaluate(options: EvalOptions): Promise<EvalReport> {
   const { model, evaluator, samples, batch = 62, onBatch, onStep } = options;
-  const classes = model.manifest.classes.length;
+  const classes = classNames(model.manifest).length;
   const seed = options.settings.seed ?? 0;
   const started = performance.now();
   const pictures: Picture[] = [];

@@ -5,17 +5,12 @@
  * @module
  */
 
+import { checkCondition, type Condition } from "../condition.ts";
 import { generate, type Generation } from "../generate.ts";
 import { apiName, checkKind, knobOfField, KNOBS, knobSettings } from "../knobs.ts";
-import { type Model, resolveClass } from "../model.ts";
+import { type Model, modelSettings } from "../model.ts";
 import type { StepEvent } from "../sampler.ts";
-import {
-  mergeSettings,
-  resolveSettings,
-  type SamplerSettings,
-  SettingError,
-  type SettingsInput,
-} from "../settings.ts";
+import { type SamplerSettings, SettingError, type SettingsInput } from "../settings.ts";
 import { Limiter, QueueFullError } from "./limiter.ts";
 import { Metrics } from "./metrics.ts";
 
@@ -47,8 +42,10 @@ export interface ServiceLimits {
 /** A validated generation request. */
 export interface GenerationRequest {
   model: Model;
-  /** The class as given (name or index), once per image. */
-  classes: (string | number)[];
+  /** The class as given (name or index), or the prompt, once per image. */
+  condition: Condition;
+  /** Images asked for. */
+  count: number;
   /** The knobs given, with the seed always set (so the answer can say it). */
   settings: SettingsInput & { seed: number };
   /** Every knob as the run will use it: the model's defaults under the given knobs. */
@@ -65,7 +62,7 @@ export interface SubmitOptions {
 }
 
 const MODEL_NAME = /^[A-Za-z0-9._-]{1,64}$/;
-const REQUEST_FIELDS = ["model", "class", "count", "preview_every"];
+const REQUEST_FIELDS = ["model", "class", "prompt", "negative_prompt", "count", "preview_every"];
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
@@ -129,24 +126,15 @@ export class GenerationService {
     const model = this.#model(body.model);
     const count = this.#integer(body, "count", 1, 1, this.maxCount);
     const previewEvery = this.#integer(body, "preview_every", 0, 0, Number.MAX_SAFE_INTEGER);
-    const label = body.class;
-    if (label === undefined) throw new HttpError(400, "class is required", "class");
-    if (!(typeof label === "string" || (Number.isSafeInteger(label) && (label as number) >= 0))) {
-      throw new HttpError(400, "class must be a class name or an index ≥ 0", "class");
-    }
     try {
-      resolveClass(model.manifest.classes, label as string | number);
+      const condition = this.#condition(body, model, count);
       const given = knobSettings((knob) => {
         const value = body[apiName(knob)];
         return value === undefined ? undefined : checkKind(apiName(knob), knob.kind, value);
       });
       const settings = { ...given, seed: given.seed ?? Math.floor(Math.random() * 2 ** 31) };
-      const { grid } = model.manifest;
-      const resolved = resolveSettings(
-        mergeSettings(model.manifest.defaults, settings),
-        grid * grid,
-      );
-      return { model, classes: Array(count).fill(label), settings, resolved, previewEvery };
+      const resolved = modelSettings(model.manifest, settings);
+      return { model, condition, count, settings, resolved, previewEvery };
     } catch (error) {
       if (!(error instanceof SettingError)) throw error;
       const knob = knobOfField(error.field);
@@ -192,13 +180,10 @@ export class GenerationService {
     try {
       release = await slot;
       const started = performance.now();
-      const { model, classes, settings } = request;
-      const result = await generate({ model, classes, settings, signal, onStep });
+      const { model, condition, count, settings } = request;
+      const result = await generate({ model, ...condition, settings, signal, onStep });
       const { grid } = model.manifest;
-      this.metrics.observeGeneration(
-        (performance.now() - started) / 1000,
-        classes.length * grid * grid,
-      );
+      this.metrics.observeGeneration((performance.now() - started) / 1000, count * grid * grid);
       return result;
     } catch (error) {
       if (!signal.aborted) throw error;
@@ -213,6 +198,48 @@ export class GenerationService {
     } finally {
       release?.();
     }
+  }
+
+  /** The body's class or prompt (what the model's task takes), repeated for each image. */
+  #condition(body: Record<string, unknown>, model: Model, count: number): Condition {
+    const { task } = model.manifest;
+    const label = body.class, prompt = body.prompt, negative = body.negative_prompt;
+    const wanted = task === "class-to-image" ? "class" : "prompt";
+    if (label === undefined && prompt === undefined) {
+      throw new HttpError(
+        400,
+        `${wanted} is required (model '${model.manifest.name}' is ${task})`,
+        wanted,
+      );
+    }
+    if (label !== undefined && prompt !== undefined) {
+      throw new HttpError(
+        400,
+        "give a class or a prompt, not both",
+        wanted === "class" ? "prompt" : "class",
+      );
+    }
+    let condition: Condition;
+    if (label !== undefined) {
+      if (!(typeof label === "string" || (Number.isSafeInteger(label) && (label as number) >= 0))) {
+        throw new HttpError(400, "class must be a class name or an index ≥ 0", "class");
+      }
+      if (negative !== undefined) {
+        throw new HttpError(
+          400,
+          "negative_prompt goes with a prompt, not a class",
+          "negative_prompt",
+        );
+      }
+      condition = { classes: Array(count).fill(label) };
+    } else {
+      condition = {
+        prompts: Array(count).fill(prompt),
+        ...(negative === undefined ? {} : { negativePrompt: negative as string }),
+      };
+    }
+    checkCondition(model.manifest, condition);
+    return condition;
   }
 
   #model(name: unknown): Model {

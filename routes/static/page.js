@@ -12,10 +12,14 @@ function currentModel() {
   return models.find((m) => m.name === $("model").value) ?? models[0];
 }
 
+/** A class model shows its class list, a text model a prompt box. */
 function fillModel() {
   const model = currentModel();
+  const text = model.task === "text-to-image";
+  $("class-field").hidden = text;
+  $("prompt-field").hidden = !text;
   $("class").replaceChildren(
-    ...model.classes.map((name, i) => new Option(`${name} (${i})`, name)),
+    ...(model.classes ?? []).map((name, i) => new Option(`${name} (${i})`, name)),
   );
   $("steps").max = model.tokens;
   $("steps").placeholder = model.defaults.steps;
@@ -26,7 +30,10 @@ function fillModel() {
 
 /** The request body: only the knobs the user filled in, so the model's defaults apply. */
 function requestBody(scheduler) {
-  const body = { model: $("model").value, class: $("class").value, scheduler };
+  const condition = currentModel().task === "text-to-image"
+    ? { prompt: $("prompt").value }
+    : { class: $("class").value };
+  const body = { model: $("model").value, ...condition, scheduler };
   for (const name of ["steps", "seed", "preview_every"]) {
     const value = $(name === "preview_every" ? "preview-every" : name).value;
     if (value !== "") body[name] = parseInt(value, 10);
@@ -100,6 +107,12 @@ async function browserModel(name) {
 
 const pngUrl = (bytes) => URL.createObjectURL(new Blob([bytes], { type: "image/png" }));
 
+/** What an answer says the image is conditioned on, for captions. */
+const subject = (data) =>
+  data.prompt === undefined
+    ? `class ${data.class}`
+    : `“${data.prompt}”${data.truncated ? " (truncated)" : ""}`;
+
 /** The same generation as the server's, run by this page on WASM. */
 async function runInBrowser(scheduler, title, view) {
   const body = requestBody(scheduler);
@@ -109,9 +122,12 @@ async function runInBrowser(scheduler, title, view) {
   const settings = lib.knobSettings((knob) => body[lib.apiName(knob)]);
   settings.seed ??= Math.floor(Math.random() * 2 ** 31);
   const every = body.preview_every ?? 0;
+  const condition = body.prompt === undefined
+    ? { classes: [body.class] }
+    : { prompts: [body.prompt] };
   const result = await lib.generate({
     model,
-    classes: [body.class],
+    ...condition,
     settings,
     onStep: async (event) => {
       const step = event.step + 1;
@@ -126,12 +142,13 @@ async function runInBrowser(scheduler, title, view) {
     },
   });
   view.image.src = pngUrl(result.images[0]);
-  view.image.alt = `${title}: ${body.class}`;
+  const asked = { ...body, truncated: result.truncated[0] };
+  view.image.alt = `${title}: ${body.prompt ?? body.class}`;
   view.figure.dataset.done = "true";
   view.figure.dataset.where = "browser";
   const { steps, cfg } = result.settings;
   view.caption.textContent = `${scheduler}, ${steps} steps, cfg ${cfg}, seed ${settings.seed} — ` +
-    `class ${body.class} (in this browser)`;
+    `${subject(asked)} (in this browser)`;
 }
 
 /** Runs one generation into a new card (streamed from the server, or in this page). */
@@ -158,7 +175,7 @@ async function run(scheduler, title = scheduler) {
   for await (const { event, data } of serverEvents(response)) {
     if (event === "start") {
       view.progress.max = data.steps;
-      view.caption.textContent = `class ${data.class}, seed ${data.seed}, ${data.steps} steps`;
+      view.caption.textContent = `${subject(data)}, seed ${data.seed}, ${data.steps} steps`;
     } else if (event === "step") {
       view.progress.value = data.step;
       view.caption.textContent =
@@ -166,10 +183,10 @@ async function run(scheduler, title = scheduler) {
       if (data.preview) view.image.src = `data:image/png;base64,${data.preview}`;
     } else if (event === "done") {
       view.image.src = `data:image/png;base64,${data.images[0]}`;
-      view.image.alt = `${title}: ${data.class}`;
+      view.image.alt = `${title}: ${data.prompt ?? data.class}`;
       view.figure.dataset.done = "true";
       view.caption.textContent = `${data.settings.scheduler}, ${data.settings.steps} steps, ` +
-        `cfg ${data.settings.cfg}, seed ${data.seed} — class ${data.class}`;
+        `cfg ${data.settings.cfg}, seed ${data.seed} — ${subject(data)}`;
     } else if (event === "error") {
       view.caption.textContent = `failed: ${data.error}`;
       throw new Error(data.error);

@@ -128,6 +128,10 @@ Deno.test("CLI generate: bad input exits 1 with one line naming the problem, wri
     [["--count", "0"], /--count must be from 1 to 64/],
     [["--gif", `${dir}/x.png`], /--gif must name a .gif file/],
     [["--colour", "red"], /Unknown option '--colour'/],
+    [["--prompt", "a red apple"], /'tiny-random' is class-to-image: give a class, not a prompt/],
+    [["--class", "1", "--prompt", "a red apple"], /give --class or --prompt, not both/],
+    [["--negative-prompt", "blue"], /--negative-prompt needs --prompt/],
+    [["--cfg-ramp", "cubic"], /cfgRamp must be one of auto, constant, linear/],
   ];
   for (const [args, message] of cases) {
     const out = args.includes("--out") ? [] : ["--out", `${dir}/x.png`];

@@ -209,6 +209,11 @@ Deno.test("server: every malformed request gets a 4xx JSON error naming the fiel
     [{ class: 1, count_mode: "cubic" }, 400, "count_mode"],
     [{ class: 1, noise: "loud" }, 400, "noise"],
     [{ class: 1, noise_temperature: -1 }, 400, "noise_temperature"],
+    [{ class: 1, cfg_ramp: "cubic" }, 400, "cfg_ramp"],
+    // A class model takes no prompt.
+    [{ prompt: "a red apple" }, 400, "prompt"],
+    [{ class: 1, prompt: "a red apple" }, 400, "prompt"],
+    [{ class: 1, negative_prompt: "blue" }, 400, "negative_prompt"],
   ];
   // Every knob refuses a value of the wrong JSON type.
   for (const knob of KNOBS) {

@@ -6,6 +6,7 @@
  */
 
 import { Hono } from "hono";
+import { MAX_PROMPT_CHARS } from "../src/condition.ts";
 import { apiName, type Knob, KNOBS } from "../src/knobs.ts";
 import type { GenerationService } from "../src/server/service.ts";
 
@@ -40,13 +41,26 @@ const ERROR = {
 export function openApiDocument(service: GenerationService) {
   const request = {
     type: "object",
-    required: ["class"],
+    // A class-to-image model takes `class`, a text-to-image model `prompt` (GET /v1/models: task).
+    oneOf: [{ required: ["class"] }, { required: ["prompt"] }],
     additionalProperties: false,
     properties: {
       model: { type: "string", description: "model name (GET /v1/models); default: the first" },
       class: {
         oneOf: [{ type: "string" }, { type: "integer", minimum: 0 }],
-        description: "class name, or index into the model's classes",
+        description: "class-to-image models: class name, or index into the model's classes",
+      },
+      prompt: {
+        type: "string",
+        maxLength: MAX_PROMPT_CHARS,
+        description: "text-to-image models: the prompt (cut to the model's token length; " +
+          "the answer then says truncated: true)",
+      },
+      negative_prompt: {
+        type: "string",
+        maxLength: MAX_PROMPT_CHARS,
+        description: "text-to-image models: conditions the unconditional half of guidance " +
+          "instead of the model's null condition",
       },
       count: {
         type: "integer",
@@ -63,8 +77,11 @@ export function openApiDocument(service: GenerationService) {
     type: "object",
     properties: {
       model: { type: "string" },
-      class: { type: "string" },
-      label: { type: "integer" },
+      class: { type: "string", description: "class-to-image models" },
+      label: { type: "integer", description: "class-to-image models" },
+      prompt: { type: "string", description: "text-to-image models" },
+      negative_prompt: { type: "string" },
+      truncated: { type: "boolean", description: "present (true) when the prompt was cut" },
       seed: { type: "integer", description: "seed of image 0; repeat it to get the same images" },
       settings: { type: "object", description: "every sampler knob as used" },
       images: { type: "array", items: { type: "string", contentEncoding: "base64" } },
@@ -125,7 +142,7 @@ export function openApiDocument(service: GenerationService) {
         post: {
           summary: "Generate with progress as Server-Sent Events",
           description:
-            "Events: `start` {model, class, seed, steps, tokens, queued}; `step` {step, steps, " +
+            "Events: `start` {model, class or prompt, seed, steps, tokens, queued}; `step` {step, steps, " +
             "known, tokens, preview?} where preview is a base64 PNG every `preview_every` steps; `done` " +
             "(the JSON of /v1/generate); `error` {error, status}.",
           requestBody: {

@@ -628,3 +628,26 @@ def text_encoder_config(config):
 def text_encoder_keys_ignored(key):
     """position_ids: a buffer older transformers saved with the weights (an arange)."""
     return key == "text_model.embeddings.position_ids"
+
+
+# --------------------------------------------------------------------------------------------
+# aMused's configurations (amused-256 / amused-512; the 512 transformer adds down/upsampling)
+# --------------------------------------------------------------------------------------------
+
+TRANSFORMER = dict(hidden_size=1024, use_bias=False, cond_embed_dim=768, micro_cond_encode_dim=256,
+                   micro_cond_embed_dim=1280, encoder_hidden_size=768, vocab_size=8256, codebook_size=8192,
+                   in_channels=768, block_out_channels=768, num_res_blocks=3, downsample=False, upsample=False,
+                   block_num_heads=12, num_hidden_layers=22, num_attention_heads=16, intermediate_size=2816,
+                   layer_norm_eps=1e-6, ln_elementwise_affine=True, sample_size=16)
+VQ = dict(in_channels=3, out_channels=3, down_block_types=["DownEncoderBlock2D"] * 5,
+          up_block_types=["UpDecoderBlock2D"] * 5, block_out_channels=[128, 256, 256, 512, 768], layers_per_block=2,
+          act_fn="silu", latent_channels=64, sample_size=32, num_vq_embeddings=8192, norm_num_groups=32,
+          mid_block_add_attention=False, lookup_from_codebook=True, force_upcast=True)
+TEXT = dict(vocab_size=49408, hidden_size=768, intermediate_size=3072, projection_dim=768, num_hidden_layers=12,
+            num_attention_heads=12, max_position_embeddings=77, hidden_act="quick_gelu", layer_norm_eps=1e-5)
+
+
+def transformer_layout(layout, **changes):
+    """aMused's transformer config for a 256 or 512 layout, with `changes` applied."""
+    big = {"sample_size": 32, "downsample": True, "upsample": True} if layout == 512 else {}
+    return {**TRANSFORMER, **big, **changes}

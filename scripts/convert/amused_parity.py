@@ -202,27 +202,13 @@ def relative(ours, reference):
 
 
 def uvit_config(layout, full):
-    """aMused's transformer config (scripts/build_amused_random.py has the same), depth cut
-    unless `full`."""
-    big = layout == 512
-    return dict(hidden_size=1024, use_bias=False, cond_embed_dim=768, micro_cond_encode_dim=256,
-                micro_cond_embed_dim=1280, encoder_hidden_size=768, vocab_size=8256, codebook_size=8192,
-                in_channels=768, block_out_channels=768, num_res_blocks=3 if full else 1, downsample=big,
-                upsample=big, block_num_heads=12, num_hidden_layers=22 if full else 2, num_attention_heads=16,
-                intermediate_size=2816, layer_norm_eps=1e-6, ln_elementwise_affine=True,
-                sample_size=32 if big else 16)
-
-
-VQ_CONFIG = dict(in_channels=3, out_channels=3, down_block_types=["DownEncoderBlock2D"] * 5,
-                 up_block_types=["UpDecoderBlock2D"] * 5, block_out_channels=[128, 256, 256, 512, 768],
-                 layers_per_block=2, act_fn="silu", latent_channels=64, sample_size=32, num_vq_embeddings=8192,
-                 norm_num_groups=32, mid_block_add_attention=False, lookup_from_codebook=True, force_upcast=True)
+    """aMused's transformer config, depth cut unless `full`."""
+    return amused.transformer_layout(layout) if full else amused.transformer_layout(
+        layout, num_res_blocks=1, num_hidden_layers=2)
 
 
 def check_text(CLIPText, CLIPTextConfig, eos_token_id, results):
-    config = dict(vocab_size=49408, hidden_size=768, intermediate_size=3072, projection_dim=768,
-                  num_hidden_layers=12, num_attention_heads=12, max_position_embeddings=77,
-                  hidden_act="quick_gelu", layer_norm_eps=1e-5, eos_token_id=eos_token_id)
+    config = {**amused.TEXT, "eos_token_id": eos_token_id}
     reference = randomize(CLIPText(CLIPTextConfig(**config)).eval(), 3)
     state = reference.state_dict()
     ours = load_strict(amused.ClipTextEncoder(**amused.text_encoder_config(config)), state, "CLIP",
@@ -257,8 +243,8 @@ def check_transformer(UVit2DModel, layout, full, results):
 
 
 def check_decoder(VQModel, results):
-    reference = randomize(VQModel(**VQ_CONFIG).eval(), 2)
-    ours = load_strict(amused.AmusedDecoder(**amused.decoder_config(VQ_CONFIG)), reference.state_dict(), "VQ",
+    reference = randomize(VQModel(**amused.VQ).eval(), 2)
+    ours = load_strict(amused.AmusedDecoder(**amused.decoder_config(amused.VQ)), reference.state_dict(), "VQ",
                        amused.decoder_keys_ignored)
     tokens = torch.randint(0, 8192, (2, 16, 16), generator=torch.Generator().manual_seed(6))
     with torch.no_grad():

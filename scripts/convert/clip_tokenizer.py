@@ -8,6 +8,8 @@ same ids, which the converter uses for reference.json.
     tokenizer_json(vocab, merges, ...) the runtime's tokenizer.json: no post-processor, so encoding
                                        adds no bos/eos (the runtime adds them from the manifest)
     ClipEncoder(vocab, merges).encode(text)  content ids, without bos/eos
+    encoder_from_tokenizer_json(json)  the same encoder for a tokenizer.json written as above
+    runtime_ids(ids, length, bos, eos, pad)  the text encoder's input row, as the runtime builds it
 
 Command line:
     /usr/bin/python3 scripts/convert/clip_tokenizer.py --check
@@ -146,6 +148,21 @@ def tokenizer_json(vocab, merges, specials=(BOS, EOS), unk=EOS):
                   "end_of_word_suffix": SUFFIX, "fuse_unk": False, "byte_fallback": False,
                   "vocab": vocab, "merges": [f"{a} {b}" for a, b in merges]},
     }
+
+
+def encoder_from_tokenizer_json(description):
+    """A ClipEncoder for a tokenizer.json of the kind tokenizer_json() writes; ValueError for
+    any other (its normalizer, split, model and lack of post-processor must be the same)."""
+    model = description.get("model") or {}
+    same = tokenizer_json({}, [])
+    if (model.get("type") != "BPE" or model.get("end_of_word_suffix") != SUFFIX
+            or description.get("normalizer") != same["normalizer"]
+            or description.get("pre_tokenizer") != same["pre_tokenizer"]
+            or description.get("post_processor") is not None):
+        raise ValueError("not a CLIP-style tokenizer.json: give the reference input ids explicitly")
+    merges = [tuple(m.split(" ")) if isinstance(m, str) else tuple(m) for m in model["merges"]]
+    specials = [t["content"] for t in description.get("added_tokens", [])]
+    return ClipEncoder(model["vocab"], merges, specials)
 
 
 def _kind(ch):

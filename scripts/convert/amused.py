@@ -51,9 +51,13 @@ class LayerNorm(nn.Module):
         self.dim, self.eps = (dim,), eps
         self.weight = nn.Parameter(torch.ones(dim)) if affine else None
         self.bias = nn.Parameter(torch.zeros(dim)) if affine and bias else None
+        # A gain without a bias exports as LayerNormalization with an empty bias input, which
+        # crashes ONNX Runtime 1.30 as it loads the graph: an explicit zero bias avoids it.
+        self.register_buffer("zeros", torch.zeros(dim), persistent=False)
 
     def forward(self, x):
-        return F.layer_norm(x, self.dim, self.weight, self.bias, self.eps)
+        bias = self.zeros if self.weight is not None and self.bias is None else self.bias
+        return F.layer_norm(x, self.dim, self.weight, bias, self.eps)
 
 
 def _heads(x, heads):
@@ -272,8 +276,10 @@ class MlmHead(nn.Module):
     def forward(self, x):
         b, c, h, w = x.shape
         x = x.reshape(b, c, h * w).transpose(1, 2)
-        x = self.layer_norm(F.linear(x, self.conv1.weight.flatten(1), self.conv1.bias))
-        return F.linear(x, self.conv2.weight.flatten(1), self.conv2.bias)
+        # [:, :, 0, 0] rather than flatten: torch 1.13's exporter folds it into a constant, so
+        # the head's MatMul reads an initializer (which scripts/positions.py looks for).
+        x = self.layer_norm(F.linear(x, self.conv1.weight[:, :, 0, 0], self.conv1.bias))
+        return F.linear(x, self.conv2.weight[:, :, 0, 0], self.conv2.bias)
 
 
 def micro_cond_frequencies(dim):

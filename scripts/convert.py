@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
-"""Converts official MaskGIT checkpoints into a halton-maskgit model folder.
+"""Converts official MaskGIT checkpoints and aMused pipelines into halton-maskgit model folders.
 
     /usr/bin/python3 scripts/convert.py --family v2|v1 --transformer CKPT --tokenizer CKPT \\
         --out DIR [--size tiny|small|base|large] [--image-size 256|384|512] [--name NAME]
+    /usr/bin/python3 scripts/convert.py --family amused --checkpoint PIPELINE_DIR --out DIR [--name NAME]
 
 Families:
   v2  Halton-MaskGIT (valeoai/Halton-MaskGIT, main): ImageNet_{256,384}_{tiny,small,base,large}.pth
@@ -11,10 +12,17 @@ Families:
   v1  MaskGIT-pytorch (the v1.0 branch): MaskGIT_ImageNet_{256,512}.pth ({"model_state_dict"})
       with the taming VQGAN f16 last.ckpt (Lightning, {"state_dict"}).
 
-The folder gets transformer.onnx, decoder.onnx, model.json (the 1,000 ImageNet class names, the
+  amused  aMused (diffusers' AmusedPipeline, e.g. amused/amused-256 and amused-512): a pipeline
+      folder with transformer/, vqvae/, text_encoder/ (config.json + safetensors, float32 or the
+      .fp16 variant) and tokenizer/ (vocab.json, merges.txt, special token files).
+
+v1/v2 folders get transformer.onnx, decoder.onnx, model.json (the 1,000 ImageNet class names, the
 grid, the official sampler defaults, source and licence) and reference.json (PyTorch outputs on
-fixed inputs). Unless --no-check is given, it then runs the folder in ONNX Runtime through Deno
-(scripts/verify_folder.ts) and prints the max relative error against PyTorch.
+fixed inputs). aMused folders are text-to-image (format 2, /work/contract/format2.md): they also
+get text_encoder.onnx and tokenizer.json, and a transformer over 2 GB keeps its weights in
+transformer.onnx.data beside the graph. Unless --no-check is given, the folder then runs in ONNX
+Runtime through Deno (scripts/verify_folder.ts), which prints the max relative error against
+PyTorch.
 
 Needs Debian's python3-torch and python3-onnx (apt-get install -y python3-torch python3-onnx
 python3-numpy libopenblas0-pthread); run it with /usr/bin/python3.
@@ -30,9 +38,12 @@ import torch
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "convert"))
 
+import amused  # noqa: E402
+import clip_tokenizer  # noqa: E402
 import halton_v2  # noqa: E402
 import maskgit_v1  # noqa: E402
-from model_folder import verify_folder, write_folder  # noqa: E402
+import safetensors  # noqa: E402
+from model_folder import verify_folder, write_folder, write_text_folder  # noqa: E402
 from quantize import write_int8  # noqa: E402
 
 # Sampler defaults from the official READMEs: v2's demo (Halton, 32 steps, softmax temperature
@@ -45,6 +56,15 @@ V1_DEFAULTS = {
     512: {"scheduler": "confidence", "steps": 15, "cfg": 2.8, "temperature": {"start": 1, "end": 1},
           "noise": "linear", "noiseTemperature": 7, "countMode": "arccos"},
 }
+
+
+# aMused's own sampler (diffusers' AmusedPipeline + AmusedScheduler: 12 steps, guidance 10,
+# Gumbel noise on the log-probability scaled by linspace(2, 0, steps), cosine masking) in our
+# knobs: guidance 10 is w = 9 in our (1 + w)·cond − w·uncond. Still differing: our Confidence
+# ramps guidance up from 0 (aMused keeps it constant) and its cosine count curve runs over
+# s/(S−1) rather than aMused's (s+1)/S.
+AMUSED_DEFAULTS = {"scheduler": "confidence", "steps": 12, "cfg": 9, "temperature": {"start": 1, "end": 1},
+                   "noise": "linear", "noiseTemperature": 2, "countMode": "cosine"}
 
 
 def fail(message):
@@ -93,7 +113,179 @@ def size_of(config):
     return None
 
 
+def read_json(path, what):
+    if not os.path.isfile(path):
+        fail(f"{path}: {what} not found")
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except (ValueError, UnicodeDecodeError):
+        fail(f"{path}: not JSON")
+
+
+def read_weights(folder, stem, what):
+    """A component's state dict: STEM.safetensors, else its .fp16 variant, either possibly
+    sharded (STEM.safetensors.index.json); (state, the file named in errors)."""
+    for variant in ("", ".fp16"):
+        single = os.path.join(folder, f"{stem}{variant}.safetensors")
+        index = single + ".index.json"
+        try:
+            if os.path.isfile(single):
+                return safetensors.load(single), single
+            if os.path.isfile(index):
+                shards = sorted(set(read_json(index, "shard index").get("weight_map", {}).values()))
+                if not shards:
+                    fail(f"{index}: no weight_map")
+                state = {}
+                for shard in shards:
+                    path = os.path.join(folder, shard)
+                    if not os.path.isfile(path):
+                        fail(f"{path}: shard listed in {index} not found")
+                    state.update(safetensors.load(path))
+                return state, index
+        except safetensors.SafetensorsError as error:
+            fail(str(error))
+    fail(f"{os.path.join(folder, stem)}.safetensors: {what} weights not found (nor the .fp16 variant)")
+
+
+def special_token(folder, vocab, key):
+    """A special token's id from tokenizer_config.json, overridden by special_tokens_map.json
+    (either as a string or as {"content": ...}); None when neither names it."""
+    token, source = None, None
+    for name in ("tokenizer_config.json", "special_tokens_map.json"):
+        path = os.path.join(folder, name)
+        if os.path.isfile(path):
+            value = read_json(path, "tokenizer file").get(key)
+            value = value.get("content") if isinstance(value, dict) else value
+            if value is not None:
+                token, source = value, path
+    if token is None:
+        return None
+    if token not in vocab:
+        fail(f"{source}: {key} '{token}' is not in vocab.json")
+    return vocab[token]
+
+
+def model_card_licence(folder):
+    """The `license:` of a pipeline's README.md front matter, if it has one."""
+    try:
+        with open(os.path.join(folder, "README.md"), encoding="utf-8") as f:
+            text = f.read()
+    except (OSError, UnicodeDecodeError):
+        return None
+    if not text.startswith("---"):
+        return None
+    for line in text.split("\n")[1:]:
+        if line.startswith("---"):
+            break
+        if line.startswith("license:"):
+            return line.split(":", 1)[1].strip() or None
+    return None
+
+
+def convert_amused(args):
+    root = args.checkpoint
+    if not os.path.isdir(root):
+        fail(f"{root}: pipeline folder not found")
+    index_path = os.path.join(root, "model_index.json")
+    if os.path.isfile(index_path):
+        kind = read_json(index_path, "pipeline index").get("_class_name")
+        if kind not in ("AmusedPipeline", None):
+            fail(f"{index_path}: a {kind}, not an AmusedPipeline")
+    part = lambda *names: os.path.join(root, *names)  # noqa: E731
+
+    configs = {}
+    for name, reader in (("transformer", amused.transformer_config), ("vqvae", amused.decoder_config),
+                         ("text_encoder", amused.text_encoder_config)):
+        path = part(name, "config.json")
+        try:
+            configs[name] = reader(read_json(path, f"{name} config"))
+        except (ValueError, TypeError, AttributeError) as error:
+            fail(f"{path}: {error}")
+    t_cfg, d_cfg, c_cfg = configs["transformer"], configs["vqvae"], configs["text_encoder"]
+    codebook = t_cfg.get("codebook_size", 8192)
+    if d_cfg["num_vq_embeddings"] != codebook:
+        fail(f"{part('vqvae', 'config.json')}: {d_cfg['num_vq_embeddings']} codes, the transformer predicts {codebook}")
+    text_width, pooled_width = c_cfg.get("hidden_size", 768), c_cfg.get("projection_dim", 768)
+    if t_cfg.get("encoder_hidden_size", 768) != text_width or t_cfg.get("cond_embed_dim", 768) != pooled_width:
+        fail(f"{part('transformer', 'config.json')}: expects text {t_cfg.get('encoder_hidden_size', 768)} wide and "
+             f"pooled {t_cfg.get('cond_embed_dim', 768)}, the text encoder gives {text_width} and {pooled_width}")
+
+    vocab_size = t_cfg.get("vocab_size", 8256)
+    scheduler_path = part("scheduler", "scheduler_config.json")
+    mask_id = (read_json(scheduler_path, "scheduler config").get("mask_token_id", vocab_size - 1)
+               if os.path.isfile(scheduler_path) else vocab_size - 1)
+    if not codebook <= mask_id < vocab_size:
+        fail(f"{scheduler_path}: mask_token_id {mask_id} is not an embedded token outside the codebook "
+             f"({codebook}..{vocab_size - 1})")
+
+    tokenizer_dir = part("tokenizer")
+    try:
+        vocab, merges = clip_tokenizer.read_vocab_files(tokenizer_dir)
+    except ValueError as error:
+        fail(str(error))
+    if max(vocab.values()) >= c_cfg.get("vocab_size", 49408):
+        fail(f"{os.path.join(tokenizer_dir, 'vocab.json')}: ids up to {max(vocab.values())}, the text encoder "
+             f"embeds {c_cfg.get('vocab_size', 49408)}")
+    bos, eos, pad = (special_token(tokenizer_dir, vocab, k) for k in ("bos_token", "eos_token", "pad_token"))
+    if eos is None:
+        fail(f"{tokenizer_dir}: no eos_token in tokenizer_config.json or special_tokens_map.json")
+    positions = c_cfg.get("max_position_embeddings", 77)
+    length = positions
+    config_path = os.path.join(tokenizer_dir, "tokenizer_config.json")
+    if os.path.isfile(config_path):
+        declared = read_json(config_path, "tokenizer config").get("model_max_length")
+        if isinstance(declared, int) and declared <= positions:
+            length = declared
+    specials = [t for t in (clip_tokenizer.BOS, clip_tokenizer.EOS) if t in vocab]
+
+    t_state, t_file = read_weights(part("transformer"), "diffusion_pytorch_model", "transformer")
+    transformer = load_strict(amused.AmusedTransformer(**t_cfg), t_state, t_file)
+    del t_state
+    d_state, d_file = read_weights(part("vqvae"), "diffusion_pytorch_model", "VQ model")
+    decoder = load_strict(amused.AmusedDecoder(**d_cfg), d_state, d_file, amused.decoder_keys_ignored)
+    c_state, c_file = read_weights(part("text_encoder"), "model", "text encoder")
+    text_encoder = load_strict(amused.ClipTextEncoder(**c_cfg), c_state, c_file, amused.text_encoder_keys_ignored)
+
+    grid = t_cfg.get("sample_size", 16)
+    size = grid * 2 ** (len(d_cfg["block_out_channels"]) - 1)
+    licence = model_card_licence(root)
+    manifest = {
+        "name": args.name or f"amused-{size}",
+        "task": "text-to-image",
+        "description": f"aMused {size}×{size} text-to-image (CLIP text encoder, VQ f16), converted by scripts/convert.py",
+        "grid": grid,
+        "codebookSize": codebook,
+        "maskId": mask_id,
+        "image": {"width": size, "height": size, "channels": d_cfg.get("out_channels", 3)},
+        "text": {"length": length, "width": text_width, "pooled": pooled_width, "bos": bos, "eos": eos,
+                 "pad": eos if pad is None else pad, "null": "empty-prompt"},
+        # width, height, crop top, crop left, aesthetic score: AmusedPipeline's defaults.
+        "microConds": [size, size, 0, 0, 6],
+        "defaults": AMUSED_DEFAULTS,
+        "files": {"transformer": "transformer.onnx", "decoder": "decoder.onnx", "textEncoder": "text_encoder.onnx",
+                  "tokenizer": "tokenizer.json"},
+        "source": f"aMused (diffusers AmusedPipeline: UVit2DModel, VQModel, CLIPTextModelWithProjection), "
+                  f"pipeline folder '{os.path.basename(os.path.normpath(root))}'",
+        "license": f"weights: {licence} (the pipeline's model card)" if licence
+        else "weights: see the pipeline's model card for its licence",
+    }
+    tokenizer = clip_tokenizer.tokenizer_json(vocab, merges, specials, unk=clip_tokenizer.EOS)
+    write_text_folder(args.out, text_encoder, transformer, decoder, manifest, tokenizer)
+    print(args.out)
+    if not args.no_check:
+        verify_folder(args.out)
+
+
 def convert(args):
+    if args.family == "amused":
+        if args.int8:
+            fail("--int8 is not available for text-to-image folders yet")
+        if not args.checkpoint:
+            fail("--family amused needs --checkpoint PIPELINE_DIR")
+        return convert_amused(args)
+    if not args.transformer or not args.tokenizer:
+        fail(f"--family {args.family} needs --transformer and --tokenizer")
     classes = json.load(open(os.path.join(HERE, "convert", "imagenet_classes.json")))
     if args.family == "v2":
         t_state = read_state(args.transformer, "model_state_dict", "transformer")
@@ -169,9 +361,10 @@ def convert(args):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--family", required=True, choices=["v2", "v1"])
-    parser.add_argument("--transformer", required=True, help="official transformer checkpoint")
-    parser.add_argument("--tokenizer", required=True, help="official VQ tokenizer checkpoint")
+    parser.add_argument("--family", required=True, choices=["v2", "v1", "amused"])
+    parser.add_argument("--transformer", help="v1/v2: official transformer checkpoint")
+    parser.add_argument("--tokenizer", help="v1/v2: official VQ tokenizer checkpoint")
+    parser.add_argument("--checkpoint", help="amused: the pipeline folder")
     parser.add_argument("--out", required=True, help="model folder to write")
     parser.add_argument("--size", choices=list(halton_v2.SIZES), help="v2: check the checkpoint is this size")
     parser.add_argument("--image-size", type=int, choices=[256, 384, 512], help="check the image size")

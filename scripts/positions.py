@@ -29,10 +29,11 @@ INPUT = "positions"
 POSITIONWISE = {"Add", "Sub", "Mul", "Div", "Cast", "Relu", "Tanh", "Sigmoid", "Identity"}
 
 
-def load_onnx(path):
-    """onnx.load with one-line errors: ValueError naming the file and what is wrong."""
+def load_onnx(path, external_data=True):
+    """onnx.load with one-line errors: ValueError naming the file and what is wrong. Without
+    `external_data`, weights kept in a file beside the graph stay there (the graph is read)."""
     try:
-        return onnx.load(path)
+        return onnx.load(path, load_external_data=external_data)
     except OSError as error:
         raise ValueError(f"{path}: {error.strerror or error}") from None
     except Exception as error:  # protobuf's DecodeError and the like: not a model
@@ -89,7 +90,9 @@ def add_positions(path):
     """Adds the `positions` input to the transformer at `path` in place. Returns (the head's
     FLOPs per position, None) on success or if it is already there, else (None, the reason the
     graph was left unchanged). Raises ValueError if the file is missing or not a model."""
-    model = load_onnx(path)
+    # The weights stay where they are: a graph over 2 GB keeps them in a file beside it, and
+    # protobuf could neither check nor save it whole.
+    model = load_onnx(path, external_data=False)
     graph = model.graph
     if any(i.name == INPUT for i in graph.input):
         head = next(n for n in graph.node if n.op_type == "MatMul" and n.input[0] == "/positions/hidden")
@@ -128,11 +131,15 @@ def add_positions(path):
     dim = logits.type.tensor_type.shape.dim[1]
     dim.Clear()
     dim.dim_param = "positions"
+    # Checked by path, beside the original, so that external weights are found.
+    changed = path + ".positions.tmp"
+    onnx.save(model, changed)
     try:
-        onnx.checker.check_model(model)
+        onnx.checker.check_model(changed)
     except onnx.checker.ValidationError as error:  # e.g. an opset before Shape's start/end (15)
+        os.remove(changed)
         return None, f"the changed graph does not validate: {str(error).splitlines()[0]}"
-    onnx.save(model, path)
+    os.replace(changed, path)
     return _flops(graph, head), None
 
 

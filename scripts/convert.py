@@ -60,11 +60,11 @@ V1_DEFAULTS = {
 
 # aMused's own sampler (diffusers' AmusedPipeline + AmusedScheduler: 12 steps, guidance 10,
 # Gumbel noise on the log-probability scaled by linspace(2, 0, steps), cosine masking) in our
-# knobs: guidance 10 is w = 9 in our (1 + w)·cond − w·uncond. Still differing: our Confidence
-# ramps guidance up from 0 (aMused keeps it constant) and its cosine count curve runs over
-# s/(S−1) rather than aMused's (s+1)/S.
-AMUSED_DEFAULTS = {"scheduler": "confidence", "steps": 12, "cfg": 9, "temperature": {"start": 1, "end": 1},
-                   "noise": "linear", "noiseTemperature": 2, "countMode": "cosine"}
+# knobs: guidance 10 is w = 9 in our (1 + w)·cond − w·uncond, held constant (cfgRamp) where our
+# Confidence ramps it by default; countMode "amused" is its cos(π/2·(s+1)/S) masking.
+AMUSED_DEFAULTS = {"scheduler": "confidence", "steps": 12, "cfg": 9, "cfgRamp": "constant",
+                   "temperature": {"start": 1, "end": 1}, "noise": "linear", "noiseTemperature": 2,
+                   "countMode": "amused"}
 
 
 def fail(message):

@@ -1,0 +1,108 @@
+// The aMused converter: random-weight pipelines in diffusers' layout (256 and 512 layouts at
+// reduced widths, fp32 and fp16, the real CLIP vocabulary) → format-2 folders whose ONNX graphs
+// reproduce our PyTorch modules in ONNX Runtime and generate reproducibly. Needs Debian's
+// python3-torch and python3-onnx, which .ci/run installs.
+import { main } from "../main.ts";
+import { loadBackend } from "../src/backend/mod.ts";
+import { decodePng } from "../src/image.ts";
+import { loadModel, type TextManifest } from "../src/model.ts";
+import { assert, assertEquals } from "./assert.ts";
+import { hasTorch, python } from "./python.ts";
+import { assertModelMatchesReference, assertSelectedLogitsMatch } from "./reference.ts";
+
+const ready = await hasTorch("aMused converter tests");
+
+/** Builds a random pipeline and converts it; returns the folder. */
+async function convertRandom(work: string, layout: number, extra: string[] = []) {
+  const pipeline = `${work}/pipeline-${layout}`, model = `${work}/model-${layout}`;
+  const built = await python([
+    "scripts/build_amused_random.py",
+    ...["--layout", String(layout), "--tiny", "--out", pipeline, ...extra],
+  ]);
+  assertEquals(built.code, 0, built.stderr);
+  const converted = await python([
+    "scripts/convert.py",
+    ...["--family", "amused", "--checkpoint", pipeline, "--out", model, "--no-check"],
+  ]);
+  assertEquals(converted.code, 0, converted.stderr);
+  return { pipeline, model };
+}
+
+const CASES = [
+  { layout: 256, grid: 16, extra: [] },
+  { layout: 512, grid: 32, extra: [] },
+  { layout: 256, grid: 16, extra: ["--fp16"] },
+];
+
+for (const { layout, grid, extra } of CASES) {
+  Deno.test({
+    name: `aMused convert: ${layout} layout${
+      extra.length ? " (fp16)" : ""
+    } → ORT matches PyTorch, generates twice alike`,
+    ignore: !ready,
+    async fn() {
+      const work = await Deno.makeTempDir();
+      try {
+        const { model: folder } = await convertRandom(work, layout, extra);
+        const model = await loadModel(folder, { backend: await loadBackend("node") });
+        const manifest = model.manifest as TextManifest;
+        assertEquals([manifest.task, manifest.grid], ["text-to-image", grid]);
+        assertEquals(manifest.microConds, [layout, layout, 0, 0, 6]);
+        assertEquals([manifest.text.length, manifest.text.bos, manifest.text.null], [
+          77,
+          49406,
+          "empty-prompt",
+        ]);
+        // Parity (a): text hidden states, pooled, logits and the decoded image within 1e-4.
+        await assertModelMatchesReference(model, 1e-4);
+        assert(model.transformer.selectsPositions, "the head gets a positions input");
+        await assertSelectedLogitsMatch(model);
+        const args = ["generate", "--model", folder, "--prompt", "a red apple", "--seed", "1"];
+        for (const name of ["a", "b"]) {
+          assertEquals(await main([...args, "--quiet", "--out", `${work}/${name}.png`]), 0);
+        }
+        const png = await Deno.readFile(`${work}/a.png`);
+        assertEquals(await Deno.readFile(`${work}/b.png`), png);
+        const { width, height } = decodePng(png);
+        assertEquals([width, height], [layout, layout]);
+      } finally {
+        await Deno.remove(work, { recursive: true });
+      }
+    },
+  });
+}
+
+Deno.test({
+  name: "aMused convert: a missing or corrupt pipeline file is one line naming it",
+  ignore: !ready,
+  async fn() {
+    const work = await Deno.makeTempDir();
+    try {
+      const pipeline = `${work}/pipeline`;
+      const built = await python([
+        "scripts/build_amused_random.py",
+        ...["--layout", "256", "--tiny", "--out", pipeline],
+      ]);
+      assertEquals(built.code, 0, built.stderr);
+      const convert = () =>
+        python([
+          "scripts/convert.py",
+          ...["--family", "amused", "--checkpoint", pipeline, "--out", `${work}/m`, "--no-check"],
+        ]);
+      const weights = `${pipeline}/transformer/diffusion_pytorch_model.safetensors`;
+      const bytes = await Deno.readFile(weights);
+      await Deno.writeFile(weights, bytes.subarray(0, 1000));
+      const cut = await convert();
+      assertEquals(cut.code, 1);
+      const lines = cut.stderr.trim().split("\n").filter((l) => l.startsWith("error:"));
+      assertEquals(lines.length, 1, cut.stderr);
+      assert(lines[0].includes(weights), lines[0]);
+      await Deno.remove(weights);
+      const missing = await convert();
+      assertEquals(missing.code, 1);
+      assert(missing.stderr.includes("transformer"), missing.stderr);
+    } finally {
+      await Deno.remove(work, { recursive: true });
+    }
+  },
+});

@@ -3,7 +3,8 @@
 import { Buffer } from "node:buffer";
 import { createApp } from "../routes/app.ts";
 import { nodeBackend } from "../src/backend/onnx-node.ts";
-import { classNames, DEFAULT_MODEL_DIR, loadModel } from "../src/model.ts";
+import type { Page } from "playwright-core";
+import { classNames, DEFAULT_MODEL_DIR, loadModel, type Model } from "../src/model.ts";
 import { GenerationService } from "../src/server/service.ts";
 import { assert, assertEquals } from "./assert.ts";
 
@@ -15,41 +16,55 @@ if (!hasChromium) {
 /** Where to save screenshots of the page (for the README), when set. */
 const SCREENSHOTS = Deno.env.get("SCREENSHOT_DIR");
 
+/** Serves `models` and opens Chromium on the page; `use` gets the page and the server's URL. */
+async function withPage(
+  models: Model[],
+  use: (page: Page, url: string) => Promise<void>,
+): Promise<void> {
+  const { chromium } = await import("playwright-core");
+  // The in-browser option needs the sampler bundle, as `deno task serve` builds it.
+  const build = await new Deno.Command(Deno.execPath(), {
+    args: ["task", "--quiet", "build:web"],
+    cwd: new URL("..", import.meta.url).pathname,
+  }).output();
+  assertEquals(build.code, 0, new TextDecoder().decode(build.stderr));
+  const app = createApp(new GenerationService(models));
+  const server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen() {} }, app.fetch);
+  const url = `http://127.0.0.1:${server.addr.port}/`;
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+  try {
+    const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+    const pageErrors: string[] = [];
+    page.on("pageerror", (error) => pageErrors.push(error.message));
+    await page.goto(url);
+    await use(page, url);
+    assertEquals(pageErrors, []);
+  } finally {
+    await browser.close();
+    await server.shutdown();
+  }
+}
+
 Deno.test({
   name: "browser: the page generates, compares schedulers, shows errors, and runs in the browser",
   ignore: !hasChromium,
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
-    const { chromium } = await import("playwright-core");
-    // The in-browser option needs the sampler bundle, as `deno task serve` builds it.
-    const build = await new Deno.Command(Deno.execPath(), {
-      args: ["task", "--quiet", "build:web"],
-      cwd: new URL("..", import.meta.url).pathname,
-    }).output();
-    assertEquals(build.code, 0, new TextDecoder().decode(build.stderr));
     const model = await loadModel(DEFAULT_MODEL_DIR, { backend: nodeBackend });
-    const app = createApp(new GenerationService([model]));
-    const server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen() {} }, app.fetch);
-    const url = `http://127.0.0.1:${server.addr.port}/`;
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
-    });
-    try {
-      const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
-      const pageErrors: string[] = [];
-      page.on("pageerror", (error) => pageErrors.push(error.message));
-      await page.goto(url);
+    await withPage([model], async (page, url) => {
       await page.waitForSelector("#class option", { state: "attached" });
       assertEquals(await page.locator("#class option").count(), classNames(model.manifest).length);
 
@@ -118,10 +133,54 @@ Deno.test({
       });
       assertEquals(new Uint8Array(bytes), serverPng);
       if (SCREENSHOTS) await page.screenshot({ path: `${SCREENSHOTS}/page-browser.png` });
-      assertEquals(pageErrors, []);
-    } finally {
-      await browser.close();
-      await server.shutdown();
-    }
+    });
+  },
+});
+
+Deno.test({
+  name: "browser: a text model gets a prompt box; the server's and the page's own runs finish",
+  ignore: !hasChromium,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const tiny = new URL("../models/tiny-amused", import.meta.url).pathname;
+    const models = await Promise.all(
+      [DEFAULT_MODEL_DIR, tiny].map((dir) => loadModel(dir, { backend: nodeBackend })),
+    );
+    await withPage(models, async (page, url) => {
+      await page.waitForSelector("#class option", { state: "attached" });
+      assert(await page.isVisible("#class") && !(await page.isVisible("#prompt")));
+      await page.selectOption("#model", "tiny-amused");
+      assert(await page.isVisible("#prompt") && !(await page.isVisible("#class")));
+      await page.fill("#prompt", "a red apple");
+      await page.fill("#seed", "2");
+      await page.fill("#steps", "4");
+      await page.click("#generate");
+      const done = page.locator("figure.result[data-done=true]");
+      await done.first().waitFor({ timeout: 60_000 });
+      assert((await done.first().locator("figcaption").textContent())!.includes("“a red apple”"));
+      const shown = (await done.first().locator("img").getAttribute("src"))!
+        .replace("data:image/png;base64,", "");
+      const direct = await fetch(`${url}v1/generate`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ model: "tiny-amused", prompt: "a red apple", seed: 2, steps: 4 }),
+      });
+      const serverPng = new Uint8Array(await direct.arrayBuffer());
+      assertEquals(new Uint8Array(Buffer.from(shown, "base64")), serverPng);
+
+      // In this browser: the tokenizer and the text encoder run in the page too.
+      await page.check("#in-browser");
+      await page.click("#generate");
+      await page.waitForFunction(
+        `document.querySelector("figure[data-where=browser][data-done]") ||
+          document.getElementById("error").textContent`,
+        null,
+        { timeout: 120_000 },
+      );
+      assertEquals(await page.textContent("#error"), "");
+      const caption = page.locator("figure[data-where=browser] figcaption");
+      assert((await caption.textContent())!.includes("“a red apple” (in this browser)"));
+    });
   },
 });

@@ -118,9 +118,12 @@ def read_json(path, what):
         fail(f"{path}: {what} not found")
     try:
         with open(path, encoding="utf-8") as f:
-            return json.load(f)
+            value = json.load(f)
     except (ValueError, UnicodeDecodeError):
         fail(f"{path}: not JSON")
+    if not isinstance(value, dict):
+        fail(f"{path}: expected a JSON object")
+    return value
 
 
 def read_weights(folder, stem, what):

@@ -117,9 +117,36 @@ def export_onnx(module, args, path, input_names, output_names, dynamic_axes):
     with tempfile.TemporaryDirectory(dir=os.path.dirname(os.path.abspath(path))) as scratch:
         first = os.path.join(scratch, os.path.basename(path))
         torch.onnx.export(module, args, first, **options)
-        model = onnx.load(first)
-        onnx.save_model(model, path, save_as_external_data=True, all_tensors_to_one_file=True,
-                        location=os.path.basename(data), size_threshold=1024)
+        gather_external(first, path)
+
+
+def gather_external(source, path, inline_below=1024):
+    """Saves the graph at `source` as `path` with every initializer of `inline_below` bytes or
+    more in one file, PATH.data, copied one tensor at a time: onnx's own save_as_external_data
+    would first load all of them (2.4 GB for aMused's transformer) into memory."""
+    model = onnx.load(source, load_external_data=False)
+    folder, data = os.path.dirname(os.path.abspath(source)), path + ".data"
+    with open(data, "wb") as out:
+        for tensor in model.graph.initializer:
+            if tensor.data_location == onnx.TensorProto.EXTERNAL:
+                info = {entry.key: entry.value for entry in tensor.external_data}
+                with open(os.path.join(folder, info["location"]), "rb") as f:
+                    f.seek(int(info.get("offset", 0)))
+                    blob = f.read(int(info["length"])) if "length" in info else f.read()
+            elif tensor.HasField("raw_data") and len(tensor.raw_data) >= inline_below:
+                blob = tensor.raw_data
+                tensor.ClearField("raw_data")
+            else:
+                continue
+            offset = out.tell()
+            out.write(blob)
+            del tensor.external_data[:]
+            tensor.data_location = onnx.TensorProto.EXTERNAL
+            for key, value in (("location", os.path.basename(data)), ("offset", str(offset)),
+                               ("length", str(len(blob)))):
+                entry = tensor.external_data.add()
+                entry.key, entry.value = key, value
+    onnx.save(model, path)
 
 
 def text_reference_inputs(grid, codebook_size, mask_id):

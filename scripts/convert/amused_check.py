@@ -104,6 +104,58 @@ class Tokenizer(unittest.TestCase):
         self.assertEqual(clip_tokenizer.runtime_ids([5], 4, None, 2, 0), [5, 2, 0, 0])
 
 
+class GeneralWriter(unittest.TestCase):
+    """write_text_folder for a model without pooled text or micro-conditions (the emoji model's
+    shape), with its own reference ids."""
+
+    def test_no_pooled_no_micro_conds(self):
+        import onnx
+        from torch import nn
+
+        sys.path.insert(0, os.path.dirname(HERE))
+        from model_folder import write_text_folder
+
+        class Text(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.embed = nn.Embedding(100, 8)
+
+            def forward(self, ids):
+                return self.embed(ids)
+
+        class Transformer(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.embed, self.head = nn.Embedding(17, 8), nn.Linear(8, 16)
+
+            def forward(self, tokens, text):
+                return self.head(self.embed(tokens) + text.mean(1, keepdim=True))
+
+        class Decoder(nn.Module):
+            def forward(self, tokens):
+                return torch.tanh(tokens.float()[:, None].repeat(1, 3, 2, 2) / 16)
+
+        manifest = {"name": "toy", "task": "text-to-image", "grid": 4, "codebookSize": 16, "maskId": 16,
+                    "image": {"width": 8, "height": 8, "channels": 3},
+                    "text": {"length": 6, "width": 8, "bos": None, "eos": 2, "pad": 0, "null": "zeros"},
+                    "defaults": {}, "files": {"transformer": "transformer.onnx", "decoder": "decoder.onnx",
+                                              "textEncoder": "text_encoder.onnx", "tokenizer": "tokenizer.json"}}
+        with tempfile.TemporaryDirectory() as out:
+            ids = [[5, 6, 2, 0, 0, 0], [2, 0, 0, 0, 0, 0]]
+            reference = write_text_folder(out, Text(), Transformer(), Decoder(), manifest, {"model": {}},
+                                          input_ids=ids)
+            self.assertEqual(set(reference["text_encoder"]), {"input_ids", "hidden_states"})
+            self.assertEqual(set(reference["transformer"]), {"tokens", "logits"})
+            inputs = [i.name for i in onnx.load(os.path.join(out, "transformer.onnx")).graph.input]
+            self.assertEqual(inputs, ["tokens", "text", "positions"])
+            outputs = [o.name for o in onnx.load(os.path.join(out, "text_encoder.onnx")).graph.output]
+            self.assertEqual(outputs, ["hidden_states"])
+            written = load_json(os.path.join(out, "model.json"))
+            self.assertEqual(written["format"], "halton-maskgit/model@2")
+            self.assertEqual(set(written["flops"]), {"transformer", "decoder", "textEncoder", "head"})
+            self.assertEqual(reference["text_encoder"]["input_ids"], ids)
+
+
 class Conversion(unittest.TestCase):
     @classmethod
     def setUpClass(cls):

@@ -16,12 +16,16 @@ above 1e-4.
 
 Measured 2026-11-29 (diffusers 58eb52c, transformers d6751d91 = 4.44, torch 1.13.1 CPU), default
 depth, max |ours - reference| / max |reference|:
-    text hidden_states (eos_token_id 2 and 49407)   0
-    text pooled (eos_token_id 2 and 49407)          0
-    transformer logits 16x16 (amused-256 layout)    1.43e-06
-    transformer logits 32x32 (amused-512 layout)    7.10e-07
-    decoder image before clipping                   5.60e-07
-    decoder image, clipped (67% of pixels inside)   8.16e-07
+    text hidden_states (eos_token_id 2 and 49407)            0
+    text pooled (eos_token_id 2 and 49407)                   0
+    transformer logits 16x16 (amused-256 layout)             1.43e-06
+    transformer logits 32x32 (amused-512 layout)             7.10e-07
+    decoder image before clipping                            6.07e-07
+    decoder image, clipped (67% of pixels inside [0, 1])     1.25e-06
+  options aMused does not use, at small widths:
+    transformer logits 16x16 / 32x32, biases, no norm gains  3.07e-07 / 5.97e-07
+    decoder image with a mid-block attention                 2.66e-05 (2.36e-05 clipped)
+    text hidden_states / pooled with exact GELU              0 / 0
 """
 
 import argparse
@@ -207,8 +211,8 @@ def uvit_config(layout, full):
         layout, num_res_blocks=1, num_hidden_layers=2)
 
 
-def check_text(CLIPText, CLIPTextConfig, eos_token_id, results):
-    config = {**amused.TEXT, "eos_token_id": eos_token_id}
+def check_text(CLIPText, CLIPTextConfig, eos_token_id, results, label="", **changes):
+    config = {**amused.TEXT, "eos_token_id": eos_token_id, **changes}
     reference = randomize(CLIPText(CLIPTextConfig(**config)).eval(), 3)
     state = reference.state_dict()
     ours = load_strict(amused.ClipTextEncoder(**amused.text_encoder_config(config)), state, "CLIP",
@@ -222,41 +226,44 @@ def check_text(CLIPText, CLIPTextConfig, eos_token_id, results):
         hidden_states, pooled = ours(ids)
     # The penultimate state is not the last one, and the pooled rows differ: the checks can fail.
     assert relative(hidden[-1], hidden[-2]) > 0.1 and relative(text_embeds[0], text_embeds[1]) > 1e-3
-    results[f"text hidden_states (eos_token_id {eos_token_id})"] = relative(hidden_states, hidden[-2])
-    results[f"text pooled (eos_token_id {eos_token_id})"] = relative(pooled, text_embeds)
+    results[f"text hidden_states (eos_token_id {eos_token_id}{label})"] = relative(hidden_states, hidden[-2])
+    results[f"text pooled (eos_token_id {eos_token_id}{label})"] = relative(pooled, text_embeds)
 
 
-def check_transformer(UVit2DModel, layout, full, results):
-    config = uvit_config(layout, full)
+def check_transformer(UVit2DModel, layout, full, results, label="", **changes):
+    config = {**uvit_config(layout, full), **changes}
     reference = randomize(UVit2DModel(**config).eval(), 1)
     ours = load_strict(amused.AmusedTransformer(**amused.transformer_config(config)), reference.state_dict(), "UVit")
     grid = config["sample_size"]
     g = torch.Generator().manual_seed(5)
-    tokens = torch.randint(0, 8192, (2, grid * grid), generator=g)
-    tokens[:, ::3] = 8255  # partly masked
-    text, pooled = torch.randn(2, 77, 768, generator=g), torch.randn(2, 768, generator=g)
+    codebook, width, pooled_width = config["codebook_size"], config["encoder_hidden_size"], config["cond_embed_dim"]
+    tokens = torch.randint(0, codebook, (2, grid * grid), generator=g)
+    tokens[:, ::3] = config["vocab_size"] - 1  # partly masked
+    text, pooled = torch.randn(2, 77, width, generator=g), torch.randn(2, pooled_width, generator=g)
     micro = torch.tensor([[layout, layout, 0, 0, 6]] * 2, dtype=torch.float32)
     with torch.no_grad():
         expected = reference(tokens.reshape(2, grid, grid), text, pooled, micro)  # [B, V, h, w]
         logits = ours(tokens, text, pooled, micro)
-    results[f"transformer logits {grid}x{grid}"] = relative(logits, expected.flatten(2).transpose(1, 2))
+    results[f"transformer logits {grid}x{grid}{label}"] = relative(logits, expected.flatten(2).transpose(1, 2))
 
 
-def check_decoder(VQModel, results):
-    reference = randomize(VQModel(**amused.VQ).eval(), 2)
-    ours = load_strict(amused.AmusedDecoder(**amused.decoder_config(amused.VQ)), reference.state_dict(), "VQ",
+def check_decoder(VQModel, results, label="", **changes):
+    config = {**amused.VQ, **changes}
+    reference = randomize(VQModel(**config).eval(), 2)
+    ours = load_strict(amused.AmusedDecoder(**amused.decoder_config(config)), reference.state_dict(), "VQ",
                        amused.decoder_keys_ignored)
-    tokens = torch.randint(0, 8192, (2, 16, 16), generator=torch.Generator().manual_seed(6))
+    codes, latent = config["num_vq_embeddings"], config["latent_channels"]
+    tokens = torch.randint(0, codes, (2, 16, 16), generator=torch.Generator().manual_seed(6))
     with torch.no_grad():
-        raw = reference.decode(tokens, force_not_quantize=True, shape=(2, 16, 16, 64)).sample
+        raw = reference.decode(tokens, force_not_quantize=True, shape=(2, 16, 16, latent)).sample
         image = ours(tokens)
         z = ours.quantize.embedding(tokens).permute(0, 3, 1, 2)
         unclipped = ours.decoder(ours.post_quant_conv(z))
     # Random weights may push many pixels past [0, 1], where clipping hides any difference: the
     # decoder is also compared before clipping.
-    results["decoder image before clipping"] = relative(unclipped, raw)
+    results[f"decoder image before clipping{label}"] = relative(unclipped, raw)
     inside = float(((raw > 0) & (raw < 1)).float().mean())
-    results[f"decoder image ({inside:.0%} of pixels unclipped)"] = relative((image + 1) / 2, raw.clip(0, 1))
+    results[f"decoder image ({inside:.0%} of pixels unclipped){label}"] = relative((image + 1) / 2, raw.clip(0, 1))
 
 
 def main():
@@ -274,8 +281,20 @@ def main():
     for layout in (256, 512):
         check_transformer(UVit2DModel, layout, args.full, results)
     check_decoder(VQModel, results)
+    # Options aMused does not use but the modules implement: biases without norm gains, a VAE
+    # mid-block attention, CLIP's exact GELU (small widths: these check code paths).
+    small = dict(hidden_size=64, cond_embed_dim=32, micro_cond_encode_dim=8, micro_cond_embed_dim=40,
+                 encoder_hidden_size=32, vocab_size=320, codebook_size=256, in_channels=32, block_out_channels=32,
+                 block_num_heads=2, num_attention_heads=4, intermediate_size=96)
+    for layout in (256, 512):
+        check_transformer(UVit2DModel, layout, False, results, ", biases, no gains", use_bias=True,
+                          ln_elementwise_affine=False, **small)
+    check_decoder(VQModel, results, ", mid attention", block_out_channels=[32, 32, 64, 64, 64], latent_channels=8,
+                  num_vq_embeddings=256, norm_num_groups=8, mid_block_add_attention=True)
+    check_text(CLIPText, CLIPTextConfig, 49407, results, ", gelu", hidden_act="gelu", hidden_size=64,
+               intermediate_size=128, projection_dim=32, num_attention_heads=4, num_hidden_layers=3)
     for name, error in results.items():
-        print(f"{name:<40} {error:.2e}")
+        print(f"{name:<58} {error:.2e}")
     worst = max(results.values())
     print(f"worst {worst:.2e} ({'within' if worst <= LIMIT else 'ABOVE'} {LIMIT:g})")
     sys.exit(0 if worst <= LIMIT else 1)

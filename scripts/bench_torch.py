@@ -8,10 +8,13 @@ time in transformer forwards.
     /usr/bin/python3 scripts/bench_torch.py --family v2|v1 --transformer CKPT --tokenizer CKPT \\
         [--steps 32] [--batch 1] [--runs 3] [--cfg 2] [--heads N]
     /usr/bin/python3 scripts/bench_torch.py --family glyphs --folder models/glyphs [...]
+    /usr/bin/python3 scripts/bench_torch.py --family amused --checkpoint PIPELINE_DIR [...]
 
-v2 and v1 use the converter's modules on the checkpoints a folder was converted from; glyphs
-uses the training modules (scripts/train/common.py) with the weights read back from the folder's
-own ONNX files, checked against its reference.json before timing.
+v2, v1 and amused use the converter's modules on the checkpoints a folder was converted from;
+glyphs uses the training modules (scripts/train/common.py) with the weights read back from the
+folder's own ONNX files, checked against its reference.json before timing. For aMused, each
+image's prompt goes through the text encoder inside the timed run; the empty prompt (the null
+condition) is encoded once beforehand, as the runtime encodes it once per loaded model.
 """
 
 import argparse
@@ -48,18 +51,17 @@ def counts(tokens, steps):
 
 
 @torch.no_grad()
-def generate(transformer, decoder, grid, codebook, labels, steps, cfg, temperature, order):
-    b, n = len(labels), grid * grid
-    state = torch.full((b, n), codebook, dtype=torch.long)
-    both = torch.cat([labels, labels])
-    drop = torch.cat([torch.zeros(b, dtype=torch.bool), torch.ones(b, dtype=torch.bool)])
+def generate(transformer, decoder, grid, codebook, mask_id, b, steps, cfg, temperature, order):
+    """One batch of b images; transformer(tokens [2b, N]) -> logits, conditional rows first."""
+    n = grid * grid
+    state = torch.full((b, n), mask_id, dtype=torch.long)
     forward = 0.0
     previous = 0
     for step, known in enumerate(counts(n, steps)):
         positions = order[previous:known]
         previous = known
         start = time.perf_counter()
-        logits = transformer(torch.cat([state, state]), both, drop)
+        logits = transformer(torch.cat([state, state]))
         forward += time.perf_counter() - start
         logits = logits[:, positions, :codebook]
         guided = (1 + cfg) * logits[:b] - cfg * logits[b:]
@@ -67,6 +69,49 @@ def generate(transformer, decoder, grid, codebook, labels, steps, cfg, temperatu
         state[:, positions] = torch.multinomial(probs.reshape(-1, codebook), 1).reshape(b, -1)
     decoder(state.reshape(b, grid, grid))
     return forward
+
+
+def class_forward(transformer, classes, batch):
+    """A class model's transformer on 2b rows: labels cycled, the second half dropped."""
+    labels = torch.arange(batch) % classes
+    both = torch.cat([labels, labels])
+    drop = torch.cat([torch.zeros(batch, dtype=torch.bool), torch.ones(batch, dtype=torch.bool)])
+    return lambda tokens: transformer(tokens, both, drop)
+
+
+def amused_run(args):
+    """aMused's modules from the pipeline folder, and a run function that encodes each image's
+    prompt (the runtime's bench prompts, in turn) and samples with the Halton procedure."""
+    from clip_tokenizer import encoder_from_tokenizer_json, runtime_ids  # noqa: E402
+
+    text_encoder, transformer, decoder, manifest, tokenizer = convert.read_amused(args.checkpoint)
+    for module in (text_encoder, transformer, decoder):
+        module.eval()
+    text = manifest["text"]
+    encode = encoder_from_tokenizer_json(tokenizer).encode
+    ids = lambda prompts: torch.tensor([  # noqa: E731
+        runtime_ids(encode(p), text["length"], text["bos"], text["eos"], text["pad"]) for p in prompts])
+    with torch.no_grad():
+        null_hidden, null_pooled = text_encoder(ids([""]))
+    micro = torch.tensor([manifest["microConds"]] * (2 * args.batch), dtype=torch.float32)
+    prompts = [BENCH_PROMPTS[i % len(BENCH_PROMPTS)] for i in range(args.batch)]
+    grid, codebook, mask_id = manifest["grid"], manifest["codebookSize"], manifest["maskId"]
+    order = halton_positions(grid)
+
+    def run():
+        with torch.no_grad():
+            hidden, pooled = text_encoder(ids(prompts))
+        b = args.batch
+        both_hidden = torch.cat([hidden, null_hidden.expand(b, -1, -1)])
+        both_pooled = torch.cat([pooled, null_pooled.expand(b, -1)])
+        forward = lambda tokens: transformer(tokens, both_hidden, both_pooled, micro)  # noqa: E731
+        return generate(forward, decoder, grid, codebook, mask_id, b, args.steps, args.cfg,
+                        args.temperature, order)
+    return run
+
+
+# The prompts src/bench.ts gives a text model, in the same order.
+BENCH_PROMPTS = ["a red apple", "a smiling face", "a cat on a sofa", "a flag"]
 
 
 def official_modules(args):
@@ -126,7 +171,8 @@ def glyph_modules(args):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--family", required=True, choices=["v2", "v1", "glyphs"])
+    parser.add_argument("--family", required=True, choices=["v2", "v1", "glyphs", "amused"])
+    parser.add_argument("--checkpoint", help="amused: the diffusers pipeline folder")
     parser.add_argument("--transformer", help="v2/v1: the official transformer checkpoint")
     parser.add_argument("--tokenizer", help="v2/v1: the official tokenizer checkpoint")
     parser.add_argument("--folder", help="glyphs: the model folder")
@@ -141,14 +187,19 @@ def main():
     torch.manual_seed(0)
     if args.family == "glyphs" and not args.folder:
         parser.error("--family glyphs needs --folder")
-    if args.family != "glyphs" and not (args.transformer and args.tokenizer):
+    if args.family == "amused" and not args.checkpoint:
+        parser.error("--family amused needs --checkpoint")
+    if args.family in ("v2", "v1") and not (args.transformer and args.tokenizer):
         parser.error(f"--family {args.family} needs --transformer and --tokenizer")
-    modules = glyph_modules if args.family == "glyphs" else official_modules
-    transformer, decoder, grid, codebook, classes = modules(args)
-    labels = torch.arange(args.batch) % classes
-    order = halton_positions(grid)
-    run = lambda: generate(transformer, decoder, grid, codebook, labels, args.steps, args.cfg,  # noqa: E731
-                           args.temperature, order)
+    if args.family == "amused":
+        run = amused_run(args)
+    else:
+        modules = glyph_modules if args.family == "glyphs" else official_modules
+        transformer, decoder, grid, codebook, classes = modules(args)
+        forward = class_forward(transformer, classes, args.batch)
+        order = halton_positions(grid)
+        run = lambda: generate(forward, decoder, grid, codebook, codebook, args.batch,  # noqa: E731
+                               args.steps, args.cfg, args.temperature, order)
     run()  # warm-up
     totals, forwards = [], []
     for _ in range(args.runs):

@@ -186,8 +186,10 @@ def model_card_licence(folder):
     return None
 
 
-def convert_amused(args):
-    root = args.checkpoint
+def read_amused(root, name=None):
+    """Our modules loaded strictly from a diffusers aMused pipeline folder, with the manifest and
+    tokenizer.json its model folder gets: (text_encoder, transformer, decoder, manifest,
+    tokenizer). Shared by the converter and the PyTorch benchmark (scripts/bench_torch.py)."""
     if not os.path.isdir(root):
         fail(f"{root}: pipeline folder not found")
     index_path = os.path.join(root, "model_index.json")
@@ -254,7 +256,7 @@ def convert_amused(args):
     size = grid * 2 ** (len(d_cfg["block_out_channels"]) - 1)
     licence = model_card_licence(root)
     manifest = {
-        "name": args.name or f"amused-{size}",
+        "name": name or f"amused-{size}",
         "task": "text-to-image",
         "description": f"aMused {size}×{size} text-to-image (CLIP text encoder, VQ f16), converted by scripts/convert.py",
         "grid": grid,
@@ -274,7 +276,11 @@ def convert_amused(args):
         else "weights: see the pipeline's model card for its licence",
     }
     tokenizer = clip_tokenizer.tokenizer_json(vocab, merges, specials, unk=clip_tokenizer.EOS)
-    write_text_folder(args.out, text_encoder, transformer, decoder, manifest, tokenizer)
+    return text_encoder, transformer, decoder, manifest, tokenizer
+
+
+def convert_amused(args):
+    write_text_folder(args.out, *read_amused(args.checkpoint, args.name))
     print(args.out)
     if not args.no_check:
         verify_folder(args.out)

@@ -23,7 +23,8 @@ const BENCH_OPTIONS = {
 /**
  * The PyTorch reference (scripts/bench_torch.py) at batch 1, in this same run: for v2/v1 on
  * the checkpoints a folder was converted from (`DIR/transformer.pth`, `DIR/tokenizer.pth`);
- * for glyphs on the training modules with the weights of the model folder `DIR`.
+ * for amused on the diffusers pipeline folder `DIR` it was converted from; for glyphs on the
+ * training modules with the weights of the model folder `DIR`.
  */
 async function torchReference(
   dir: string,
@@ -36,6 +37,8 @@ async function torchReference(
   const script = new URL("../../scripts/bench_torch.py", import.meta.url).pathname;
   const weights = family === "glyphs"
     ? ["--folder", dir]
+    : family === "amused"
+    ? ["--checkpoint", dir]
     : ["--transformer", `${dir}/transformer.pth`, "--tokenizer", `${dir}/tokenizer.pth`];
   const args = [script, "--family", family, ...weights, "--steps", String(steps)]
     .concat(["--cfg", String(cfg), "--runs", String(runs)])

@@ -302,7 +302,9 @@ async function readBytes(path: string): Promise<Uint8Array> {
 
 /**
  * Reads an ONNX file and opens a session on it; a missing, unreadable or unusable file (or
- * an unavailable execution provider) becomes a {@link ModelError} naming the file.
+ * an unavailable execution provider) becomes a {@link ModelError} naming the file. A graph
+ * whose weights sit in `PATH.data` beside it (exports over 2 GB) is opened by path where the
+ * backend reads files (native), or handed the weights' bytes (WASM).
  *
  * @example
  * ```ts ignore
@@ -311,8 +313,16 @@ async function readBytes(path: string): Promise<Uint8Array> {
  */
 export async function openSession(path: string, options: LoadOptions): Promise<InferenceSession> {
   const bytes = await readBytes(path);
+  const dataPath = `${path}.data`;
+  const hasData = !isUrl(path) &&
+    await Deno.stat(dataPath).then((info) => info.isFile, () => false);
+  const { backend } = options;
   try {
-    return await options.backend.createSession(bytes, options);
+    if (hasData && backend.opensFiles) return await backend.createSession(path, options);
+    const externalData = hasData
+      ? [{ path: dataPath.split("/").at(-1)!, data: await readBytes(dataPath) }]
+      : undefined;
+    return await backend.createSession(bytes, { ...options, externalData });
   } catch (error) {
     const reason = (error as Error).message;
     throw /provider/.test(reason)

@@ -106,3 +106,39 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "aMused: a transformer with its weights in NAME.onnx.data loads on both backends",
+  ignore: !ready,
+  async fn() {
+    // Exports over 2 GB (the full aMused transformers) keep their weights beside the graph.
+    const work = await Deno.makeTempDir();
+    try {
+      const tiny = new URL("../models/tiny-amused", import.meta.url).pathname;
+      for (const entry of Deno.readDirSync(tiny)) {
+        await Deno.copyFile(`${tiny}/${entry.name}`, `${work}/${entry.name}`);
+      }
+      const moved = await python([
+        "-c",
+        `
+import onnx
+path = "${work}/transformer.onnx"
+model = onnx.load(path)
+onnx.save_model(model, path, save_as_external_data=True, all_tensors_to_one_file=True,
+                location="transformer.onnx.data", size_threshold=0)
+`,
+      ]);
+      assertEquals(moved.code, 0, moved.stderr);
+      const [graph, data] = await Promise.all(
+        ["transformer.onnx", "transformer.onnx.data"].map((f) => Deno.stat(`${work}/${f}`)),
+      );
+      assert(data.size > graph.size, `weights moved out: ${graph.size} + ${data.size} bytes`);
+      for (const name of ["node", "wasm"]) {
+        const model = await loadModel(work, { backend: await loadBackend(name) });
+        await assertModelMatchesReference(model, 1e-4);
+      }
+    } finally {
+      await Deno.remove(work, { recursive: true });
+    }
+  },
+});

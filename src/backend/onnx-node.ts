@@ -25,7 +25,8 @@ function firstLine(error: unknown): string {
 export const nodeBackend: OnnxBackend = {
   name: "node",
   runtime: ort,
-  async createSession(bytes, { threads, provider = "cpu" }) {
+  opensFiles: true,
+  async createSession(model, { threads, provider = "cpu" }) {
     const known = ort.listSupportedBackends().map((b) => b.name);
     if (!known.includes(provider)) {
       throw new Error(
@@ -36,14 +37,17 @@ export const nodeBackend: OnnxBackend = {
     // Failures come back as one-line errors; keep ORT's own multi-line log off stderr.
     ort.env.logLevel = "fatal";
     try {
-      return await ort.InferenceSession.create(bytes, {
+      const options: ort.InferenceSession.SessionOptions = {
         executionProviders: [provider],
         intraOpNumThreads: threads ?? navigator.hardwareConcurrency,
         interOpNumThreads: 1,
         executionMode: "sequential",
         graphOptimizationLevel: "all",
         logSeverityLevel: 4,
-      });
+      };
+      return await (typeof model === "string"
+        ? ort.InferenceSession.create(model, options)
+        : ort.InferenceSession.create(model, options));
     } catch (error) {
       const reason = firstLine(error);
       if (provider !== "cpu" && !/protobuf|model/i.test(reason)) {

@@ -26,7 +26,7 @@ export function webBackend(ort: OrtWebModule): OnnxBackend {
   return {
     name: "wasm",
     runtime: ort,
-    async createSession(bytes, { threads, provider = "wasm" }) {
+    async createSession(model, { threads, provider = "wasm", externalData }) {
       if (provider !== "wasm" && provider !== "cpu") {
         throw new Error(
           `execution provider '${provider}' is not available on the wasm backend (use cpu)`,
@@ -35,10 +35,12 @@ export function webBackend(ort: OrtWebModule): OnnxBackend {
       ort.env.logLevel = "fatal";
       ort.env.wasm.numThreads = threads ?? navigator.hardwareConcurrency;
       try {
-        return await ort.InferenceSession.create(bytes, {
+        if (typeof model === "string") throw new Error("the wasm backend opens model bytes");
+        return await ort.InferenceSession.create(model, {
           executionProviders: ["wasm"],
           graphOptimizationLevel: "all",
           logSeverityLevel: 4,
+          externalData,
         });
       } catch (error) {
         throw new Error((error instanceof Error ? error.message : String(error)).split("\n")[0]);

@@ -22,12 +22,24 @@ export interface SessionOptions {
   provider?: string;
 }
 
-/** An ONNX Runtime package: its tensors, and sessions made from model bytes. */
+/** An ONNX Runtime package: its tensors, and sessions made from model bytes or files. */
 export interface OnnxBackend {
   name: string;
   runtime: OrtRuntime;
-  /** Opens a session; rejects with a one-line reason if the bytes are not a usable model. */
-  createSession(bytes: Uint8Array, options: SessionOptions): Promise<InferenceSession>;
+  /**
+   * True if `createSession` takes a local file path: ONNX Runtime then reads the graph and any
+   * external weights file beside it (graphs over 2 GB keep their weights in `NAME.onnx.data`).
+   */
+  opensFiles?: boolean;
+  /**
+   * Opens a session on model bytes (or a local path, where `opensFiles`); `externalData` hands
+   * over the bytes of an external weights file by the name the graph records. Rejects with a
+   * one-line reason if the model is not usable.
+   */
+  createSession(
+    model: Uint8Array | string,
+    options: SessionOptions & { externalData?: { path: string; data: Uint8Array }[] },
+  ): Promise<InferenceSession>;
 }
 
 /** Decoded images, flat [batch, channels, height, width], values in [−1, 1]. */

@@ -53,6 +53,19 @@ export function stats(values: readonly number[]): Stats {
   return { median, min: sorted[0], max: sorted[sorted.length - 1] };
 }
 
+/** `call`, adding the milliseconds each call takes to a running total through `add`. */
+function clocked<A extends unknown[], R>(
+  call: (...args: A) => Promise<R>,
+  add: (ms: number) => void,
+): (...args: A) => Promise<R> {
+  return async (...args) => {
+    const start = performance.now();
+    const result = await call(...args);
+    add(performance.now() - start);
+    return result;
+  };
+}
+
 /** Prompts a text model is benchmarked on (distinct, so each is encoded). */
 const BENCH_PROMPTS = ["a red apple", "a smiling face", "a cat on a sofa", "a flag"];
 
@@ -77,34 +90,17 @@ export async function timeGeneration(
     ...model,
     transformer: {
       selectsPositions: model.transformer.selectsPositions,
-      async run(input) {
-        const start = performance.now();
-        const logits = await model.transformer.run(input);
-        forward += performance.now() - start;
+      run: clocked((input) => {
         forwards++;
         rows += input.batch;
         positions += input.positions?.length ?? input.tokens.length;
-        return logits;
-      },
+        return model.transformer.run(input);
+      }, (ms) => forward += ms),
     },
-    decoder: {
-      async decode(tokens, n) {
-        const start = performance.now();
-        const images = await model.decoder.decode(tokens, n);
-        decode += performance.now() - start;
-        return images;
-      },
-    },
+    decoder: { decode: clocked((t, n) => model.decoder.decode(t, n), (ms) => decode += ms) },
     prompts: prompts && {
       tokenizer: prompts.tokenizer,
-      encoder: {
-        async encode(ids, n) {
-          const start = performance.now();
-          const encoding = await prompts.encoder.encode(ids, n);
-          text += performance.now() - start;
-          return encoding;
-        },
-      },
+      encoder: { encode: clocked((i, n) => prompts.encoder.encode(i, n), (ms) => text += ms) },
     },
   };
   const { manifest } = model;

@@ -57,6 +57,19 @@ async function withPage(
   }
 }
 
+/** Ticks "Generate in this browser", generates, and waits until the page's own run is done. */
+async function generateInBrowser(page: Page): Promise<void> {
+  await page.check("#in-browser");
+  await page.click("#generate");
+  await page.waitForFunction(
+    `document.querySelector("figure[data-where=browser][data-done]") ||
+      document.getElementById("error").textContent`,
+    null,
+    { timeout: 120_000 },
+  );
+  assertEquals(await page.textContent("#error"), "");
+}
+
 Deno.test({
   name: "browser: the page generates, compares schedulers, shows errors, and runs in the browser",
   ignore: !hasChromium,
@@ -117,16 +130,8 @@ Deno.test({
 
       // In-browser generation: the same PNG, made by the page itself with onnxruntime-web.
       await page.fill("#steps", "");
-      await page.check("#in-browser");
-      await page.click("#generate");
+      await generateInBrowser(page);
       const local = page.locator("figure.result[data-where=browser][data-done=true]");
-      await page.waitForFunction(
-        `document.querySelector("figure[data-where=browser][data-done]") ||
-          document.getElementById("error").textContent`,
-        null,
-        { timeout: 120_000 },
-      );
-      assertEquals(await page.textContent("#error"), "");
       const bytes = await local.locator("img").evaluate(async (element) => {
         const response = await fetch((element as unknown as { src: string }).src);
         return Array.from(new Uint8Array(await response.arrayBuffer()));
@@ -170,15 +175,7 @@ Deno.test({
       assertEquals(new Uint8Array(Buffer.from(shown, "base64")), serverPng);
 
       // In this browser: the tokenizer and the text encoder run in the page too.
-      await page.check("#in-browser");
-      await page.click("#generate");
-      await page.waitForFunction(
-        `document.querySelector("figure[data-where=browser][data-done]") ||
-          document.getElementById("error").textContent`,
-        null,
-        { timeout: 120_000 },
-      );
-      assertEquals(await page.textContent("#error"), "");
+      await generateInBrowser(page);
       const caption = page.locator("figure[data-where=browser] figcaption");
       assert((await caption.textContent())!.includes("“a red apple” (in this browser)"));
     });

@@ -1,0 +1,8 @@
+"""Where the emoji pipeline keeps its data and checkpoints: outside the repository, in
+$EMOJI_WORK (default ~/.cache/halton-maskgit/emoji). Kept free of torch so data.py runs
+without it."""
+
+import os
+
+WORK = os.path.abspath(os.path.expanduser(os.environ.get("EMOJI_WORK") or "~/.cache/halton-maskgit/emoji"))
+RUNS = os.path.join(WORK, "runs")

@@ -56,7 +56,7 @@ SETS = {
         "package": "emoji-datasource-twitter",
         "artwork": "Twemoji v16.0.1 (the jdecked/twemoji fork), as packaged by emoji-datasource 16.0.0",
         "license": "CC-BY-4.0",
-        "attribution": "Twemoji graphics Copyright 2020 Twitter, Inc and other contributors, licensed under "
+        "attribution": "Twemoji graphics Copyright Twitter, Inc and other contributors, licensed under "
                        "CC BY 4.0 (https://creativecommons.org/licenses/by/4.0/); https://github.com/jdecked/twemoji",
     },
     "noto": {

@@ -21,7 +21,7 @@ sys.path.insert(0, os.path.join(ROOT, "scripts"))
 from model_folder import write_text_folder  # noqa: E402
 
 from common import GRID, RUNS, MaskGIT, TextEncoder, TokenDecoder, load_meta, load_vq, setup  # noqa: E402
-from text import BOS, EOS, PAD, load_tokenizer  # noqa: E402
+from text import BOS, EOS, PAD, Words, load_tokenizer  # noqa: E402
 
 MAX_BYTES = 45 * 1024 * 1024
 
@@ -118,7 +118,11 @@ def main():
                      f"({meta['sets'][meta['held_out']]['license']}) held out, used for evaluation only - see README.md",
         "attribution": [meta["sets"][n]["attribution"] for n in train_sets],
     }
-    write_text_folder(out, text_encoder, transformer, decoder, manifest, tokenizer)
+    # Reference rows built here, as the runtime builds them (write_text_folder's own encoder is
+    # CLIP's BPE); Words matches @huggingface/tokenizers on this tokenizer.json id for id.
+    words = Words(tokenizer)
+    input_ids = [words.row(words.encode(p)) for p in ("a red apple", "")]
+    write_text_folder(out, text_encoder, transformer, decoder, manifest, tokenizer, input_ids=input_ids)
     with open(os.path.join(out, "README.md"), "w") as f:
         f.write(readme(meta, manifest, result, config["vocab"]))
     sizes = {name: os.path.getsize(os.path.join(out, name)) for name in sorted(os.listdir(out))}

@@ -81,6 +81,10 @@ def main():
     parser.add_argument("--save-minutes", type=float, default=4)
     args = parser.parse_args()
     setup()
+    path = os.path.join(RUNS, "transformer.pt")
+    if os.path.exists(path) and torch.load(path)["step"] >= args.steps:
+        print(f"transformer: done at step {torch.load(path)['step']}")  # before tokenizing: a rerun is instant
+        return
     torch.manual_seed(0)
     rng = random.Random(0)
     meta = load_meta()
@@ -116,7 +120,7 @@ def main():
     warmup = min(200, args.steps // 10)
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda s: min(1, (s + 1) / warmup) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1, s / args.steps)))))
-    path, log, step = os.path.join(RUNS, "transformer.pt"), Log("transformer"), 0
+    log, step = Log("transformer"), 0
     if os.path.exists(path):
         state = torch.load(path)
         modules.load_state_dict(state["model"])
@@ -126,9 +130,6 @@ def main():
         step = state["step"]
         torch.set_rng_state(state["rng"])
         rng.setstate(state["prompt_rng"])
-        if step >= args.steps:
-            print(f"transformer: done at step {step}")
-            return
         log(resumed=step)
     log(params={k: sum(p.numel() for p in m.parameters()) for k, m in modules.items()}, train_images=len(tokens),
         **config)

@@ -63,8 +63,9 @@ SETS = {
         "package": "emoji-datasource-google",
         "artwork": "Noto Emoji v2.048, as packaged by emoji-datasource 16.0.0",
         "license": "Apache-2.0",
-        "attribution": "Noto Emoji Copyright Google LLC, licensed under the Apache License 2.0 "
-                       "(https://www.apache.org/licenses/LICENSE-2.0); https://github.com/googlefonts/noto-emoji",
+        "attribution": "Noto Emoji by Google: images licensed under the Apache License 2.0 "
+                       "(https://www.apache.org/licenses/LICENSE-2.0), flag images (from region-flags) public domain; "
+                       "https://github.com/googlefonts/noto-emoji",
     },
     "openmoji": {
         "package": "openmoji",

@@ -3,7 +3,7 @@
 # to models/emoji/. Data and checkpoints live outside the repository: in the folder given as the
 # first argument or $EMOJI_WORK (default ~/.cache/halton-maskgit/emoji), checkpoints in
 # $EMOJI_RUNS (default <work>/runs). Every stage resumes from there if interrupted, so running the
-# same command again continues a stopped run. Budget: about 80 minutes of training on 2 quiet
+# same command again continues a stopped run. Budget: 70-90 minutes of training on 2 quiet
 # cores (scripts/train/emoji/README.md), plus ~7 minutes to fetch and render the data once.
 #
 #   bash scripts/train/emoji/run.sh [WORK_DIR]

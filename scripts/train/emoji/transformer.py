@@ -18,6 +18,7 @@ of the data set are cached in runs/tokens.pt.
 
 import argparse
 import copy
+import hashlib
 import math
 import os
 import random
@@ -38,16 +39,22 @@ def tokenize():
     """VQ token ids int64 [M, N] of every image, with the trained tokenizer (cached per VQ run)."""
     path = os.path.join(RUNS, "tokens.pt")
     vq_state = torch.load(os.path.join(RUNS, "vq.pt"))
+    # The cache belongs to one trained encoder and codebook, not to a step count a retrained VQ
+    # would reach again.
+    digest = hashlib.sha256()
+    for name, tensor in sorted(vq_state["model"].items()):
+        if name.startswith(("encoder.", "codebook.")):
+            digest.update(tensor.contiguous().numpy().tobytes())
     if os.path.exists(path):
         cached = torch.load(path)
-        if cached["vq_step"] == vq_state["step"]:
+        if cached.get("vq") == digest.hexdigest():
             return cached["tokens"].long()
     vq = load_vq().to(memory_format=torch.channels_last)  # faster convolutions, as in vq.py
     images = load_emoji()[0]
     with torch.no_grad():
         tokens = torch.cat([vq.encode(pixels(images[i:i + 256]).contiguous(memory_format=torch.channels_last))[1]
                             .reshape(-1, GRID * GRID) for i in range(0, len(images), 256)])
-    save_checkpoint(path, tokens=tokens.short(), vq_step=vq_state["step"])
+    save_checkpoint(path, tokens=tokens.short(), vq=digest.hexdigest())
     return tokens
 
 

@@ -89,8 +89,9 @@ def main():
     args = parser.parse_args()
     setup()
     path = os.path.join(RUNS, "transformer.pt")
-    if os.path.exists(path) and torch.load(path)["step"] >= args.steps:
-        print(f"transformer: done at step {torch.load(path)['step']}")  # before tokenizing: a rerun is instant
+    done = torch.load(path)["step"] if os.path.exists(path) else 0
+    if done >= args.steps:
+        print(f"transformer: done at step {done}")  # before tokenizing: a rerun is instant
         return
     torch.manual_seed(0)
     rng = random.Random(0)
@@ -124,7 +125,7 @@ def main():
         (no_decay if plain else decay).append(p)
     optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": 0.03}, {"params": no_decay, "weight_decay": 0}],
                                   lr=args.lr, betas=(0.9, 0.95))
-    warmup = min(200, args.steps // 10)
+    warmup = max(1, min(200, args.steps // 10))
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda s: min(1, (s + 1) / warmup) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1, s / args.steps)))))
     log, step = Log("transformer"), 0

@@ -142,3 +142,13 @@ onnx.save_model(model, path, save_as_external_data=True, all_tensors_to_one_file
     }
   },
 });
+
+Deno.test({
+  name: "aMused converter's Python self-checks (safetensors, CLIP ids, references, bad pipelines)",
+  ignore: !ready,
+  async fn() {
+    const checked = await python(["scripts/convert/amused_check.py"]);
+    assertEquals(checked.code, 0, checked.stderr);
+    assert(/^OK/m.test(checked.stderr), checked.stderr);
+  },
+});

@@ -35,6 +35,7 @@ export function modelSummary(model: Model, isDefault: boolean) {
       : { promptTokens: manifest.text.length, maxPromptChars: MAX_PROMPT_CHARS }),
     defaults: modelSettings(manifest),
     license: manifest.license,
+    attribution: manifest.attribution,
   };
 }
 

@@ -66,6 +66,8 @@ interface ManifestBase {
   flops?: { transformer: number; decoder: number; head?: number; textEncoder?: number };
   source?: string;
   license?: string;
+  /** Credits the weights' training data requires (e.g. CC BY artwork), one line each. */
+  attribution?: string[];
 }
 
 /** A class-to-image model's manifest (format 1, or 2). */
@@ -229,6 +231,13 @@ export function parseManifest(text: string, file: string): Manifest {
   }
   for (const key of ["description", "source", "license"]) {
     if (json[key] !== undefined) string(key);
+  }
+  const credits = json.attribution;
+  if (
+    credits !== undefined &&
+    !(Array.isArray(credits) && credits.every((line) => typeof line === "string"))
+  ) {
+    fail("attribution", "a list of strings");
   }
   const defaults = json.defaults ?? {};
   if (!isRecord(defaults)) fail("defaults", "an object of sampler settings");

@@ -36,7 +36,10 @@ for v2 (halton_v2.LlamaGenDecoder).
 Running this file performs a self-check: tiny random models (proj 1 and 2) have their
 config recovered from shapes, a batch's rows are computed independently (a zero text row
 beside a real one), and they export to ONNX (dynamic batch) and pass onnx.checker.
-Numerical parity with the official module: scripts/convert/halton_txt_parity.py.
+Numerical parity with the official module: scripts/convert/halton_txt_parity.py. The exported
+graphs (these self-check shapes, a zero text row in the batch) were also run once in ONNX Runtime
+1.30 (onnxruntime-node, 2026-11-29): max |ORT - torch| / max |torch| 4.07e-07 (proj 1) and
+4.15e-07 (proj 2).
 """
 
 from __future__ import annotations

@@ -81,6 +81,21 @@ class _ScaledRMSNorm(nn.Module):
         return y
 
 
+def tokens_to_grid(x: torch.Tensor, n: int) -> torch.Tensor:
+    """(B, n*n, C) position-major tokens, row-major grid -> (B, C, n, n) feature map."""
+    return x.transpose(1, 2).reshape(x.shape[0], x.shape[2], n, n)
+
+
+def subpositions_to_tokens(grid: torch.Tensor, c: int, p: int) -> torch.Tensor:
+    """(B, C*p*p, m, m) -> (B, (m*p)**2, C): channel c*p*p + i*p + j of cell (r, s) becomes
+    token (row r*p + i, col s*p + j), the layout nn.PixelShuffle(p) gives, flattened row-major.
+    Written as reshape/permute so the graph needs no DepthToSpace."""
+    m = grid.shape[-1]
+    grid = grid.reshape(-1, c, p, p, m, m)
+    # token (row = r*p + i, col = s*p + j) <- grid[:, :, i, j, r, s]
+    return grid.permute(0, 4, 2, 5, 3, 1).reshape(-1, m * p * m * p, c)
+
+
 class _SelfAttention(nn.Module):
     """Multi-head self attention with parameter-free RMS q/k normalisation
     (applied over the full projected width, before splitting into heads)."""
@@ -219,18 +234,16 @@ class HaltonTransformer(nn.Module):
 
     def forward(self, tokens: torch.Tensor, labels: torch.Tensor, drop_label: torch.Tensor) -> torch.Tensor:
         n = self.input_size
-        seq = n * n
         c = self.hidden_dim
 
         no_class = torch.full_like(labels, self.nclass)
         cond = self.cls_emb(torch.where(drop_label, no_class, labels))  # (B, C)
 
-        x = self.tok_emb(tokens) + self.pos_emb.weight.unsqueeze(0)  # (B, seq, C)
+        x = self.tok_emb(tokens) + self.pos_emb.weight.unsqueeze(0)  # (B, n*n, C)
 
         m = n
         if self.proj > 1:
-            grid = x.transpose(1, 2).reshape(-1, c, n, n)
-            grid = self.in_proj(grid)  # (B, C, n/2, n/2)
+            grid = self.in_proj(tokens_to_grid(x, n))  # (B, C, n/2, n/2)
             m = n // self.proj
             x = grid.flatten(2).transpose(1, 2)  # (B, m*m, C)
 
@@ -242,12 +255,8 @@ class HaltonTransformer(nn.Module):
         x = x[:, : m * m]
 
         if self.proj > 1:
-            p = self.proj
-            grid = x.transpose(1, 2).reshape(-1, c, m, m)
-            grid = self.out_proj(grid)  # (B, C*p*p, m, m), channel = c*p*p + i*p + j
-            grid = grid.reshape(-1, c, p, p, m, m)
-            # token (row = r*p + i, col = s*p + j) <- grid[:, :, i, j, r, s]
-            x = grid.permute(0, 4, 2, 5, 3, 1).reshape(-1, seq, c)
+            grid = self.out_proj(tokens_to_grid(x, m))  # (B, C*p*p, m, m)
+            x = subpositions_to_tokens(grid, c, self.proj)
 
         x = self.last_norm(x, cond)
         return self.head(x)

@@ -105,3 +105,14 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "convert: the official text transformer's port self-checks (config from shapes, rows independent, exports)",
+  ignore: !ready,
+  async fn() {
+    const checked = await python(["scripts/convert/halton_txt.py"]);
+    assertEquals(checked.code, 0, checked.stderr);
+    assert(/^OK$/m.test(checked.stdout), checked.stdout);
+  },
+});

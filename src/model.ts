@@ -94,9 +94,6 @@ export interface TextManifest extends ManifestBase {
 /** `model.json`: a class-to-image or a text-to-image model. */
 export type Manifest = ClassManifest | TextManifest;
 
-/** The model tasks. */
-export type Task = Manifest["task"];
-
 /** A text model's prompt machinery: ids from its tokenizer, hidden states from its encoder. */
 export interface PromptModel {
   tokenizer: PromptTokenizer;
@@ -449,7 +446,7 @@ async function loadPrompts(
   try {
     const json = JSON.parse(new TextDecoder().decode(await readBytes(tokenizerPath)));
     tokenizer = new PromptTokenizer(json, text);
-    tokenizer.encode("a");
+    tokenizer.encode("a"); // a broken model or pre-tokenizer fails here, at load, naming the file
   } catch (error) {
     if (error instanceof ModelError) throw error;
     throw new ModelError(

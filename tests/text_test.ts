@@ -8,7 +8,7 @@ import { loadBackend } from "../src/backend/mod.ts";
 import { MAX_PROMPT_CHARS } from "../src/condition.ts";
 import { generate, render } from "../src/generate.ts";
 import { decodePng } from "../src/image.ts";
-import { loadModel, type Model, type TextManifest } from "../src/model.ts";
+import { loadModel, type Model, ModelError, type TextManifest } from "../src/model.ts";
 import { SCHEDULER_NAMES } from "../src/scheduler/mod.ts";
 import { GenerationService } from "../src/server/service.ts";
 import { assert, assertEquals, assertNotEquals } from "./assert.ts";
@@ -260,5 +260,56 @@ Deno.test("text wasm: onnxruntime-web samples the native backend's tokens; pixel
     const moved = pixels.filter((v, i) => v !== other[i]).length;
     assert(pixels.every((v, i) => Math.abs(v - other[i]) <= 1), `${scheduler}: ≤ 1 level`);
     assert(moved < 0.001 * pixels.length, `${scheduler}: ${moved} pixels moved`);
+  }
+});
+
+Deno.test("text: a missing or broken text-model file is a ModelError naming it", async () => {
+  const backend = await loadBackend("node");
+  const cases: [string, (dir: string) => Promise<void>, RegExp][] = [
+    [
+      "tokenizer.json",
+      (d) => Deno.remove(`${d}/tokenizer.json`),
+      /tokenizer\.json: file not found/,
+    ],
+    [
+      "tokenizer.json",
+      (d) => Deno.writeTextFile(`${d}/tokenizer.json`, "{"),
+      /tokenizer\.json: is not a usable tokenizer\.json/,
+    ],
+    [
+      "text_encoder.onnx",
+      (d) => Deno.writeFile(`${d}/text_encoder.onnx`, new Uint8Array([8, 1, 2])),
+      /text_encoder\.onnx: is not a usable ONNX model/,
+    ],
+    [
+      "transformer.onnx",
+      (d) => Deno.copyFile(`${TINY}/../tiny-random/transformer.onnx`, `${d}/transformer.onnx`),
+      /transformer\.onnx: has no input 'text'/,
+    ],
+    [
+      "model.json",
+      async (d) => {
+        const json = JSON.parse(await Deno.readTextFile(`${d}/model.json`));
+        await Deno.writeTextFile(
+          `${d}/model.json`,
+          JSON.stringify({ ...json, text: { ...json.text, null: "none" } }),
+        );
+      },
+      /model\.json: field 'text\.null' must be "empty-prompt" or "zeros"/,
+    ],
+  ];
+  for (const [file, breakIt, message] of cases) {
+    const dir = await Deno.makeTempDir();
+    try {
+      for (const entry of Deno.readDirSync(TINY)) {
+        await Deno.copyFile(`${TINY}/${entry.name}`, `${dir}/${entry.name}`);
+      }
+      await breakIt(dir);
+      const error = await loadModel(dir, { backend }).then(() => undefined, (e) => e);
+      assert(error instanceof ModelError, `${file}: ${error}`);
+      assert(message.test(error.message), error.message);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
   }
 });

@@ -4,12 +4,13 @@ transformer and the evaluation classifier (PyTorch 1.13, CPU)."""
 import json
 import math
 import os
-import time
 
 import numpy as np
 import torch
 from torch import nn
-import torch.nn.functional as F
+
+import parts
+from parts import TokenDecoder, arccos_mask_ratio, save_checkpoint  # noqa: F401 (the recipe's scripts import them from here)
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 DATA = os.path.join(ROOT, "data")
@@ -17,13 +18,10 @@ RUNS = os.path.join(DATA, "runs")
 
 GRID = 16          # tokens per side (64 px / 4)
 CODEBOOK = 256     # VQ entries; the mask id is CODEBOOK
-CODE_DIM = 16
 
 
 def setup(threads=None):
-    # os.cpu_count() counts the host's CPUs; only the ones this process may use matter.
-    torch.set_num_threads(threads or len(os.sched_getaffinity(0)))
-    os.makedirs(RUNS, exist_ok=True)
+    parts.setup(RUNS, threads)
 
 
 def load_glyphs():
@@ -38,90 +36,19 @@ def class_names():
         return json.load(f)["classes"]
 
 
-class Log:
-    """Appends JSON lines to data/runs/<name>.log and echoes them."""
-
-    def __init__(self, name):
-        self.path = os.path.join(RUNS, f"{name}.log")
-        self.start = time.time()
-
-    def __call__(self, **fields):
-        fields["t"] = round(time.time() - self.start, 1)
-        line = json.dumps(fields)
-        print(line, flush=True)
-        with open(self.path, "a") as f:
-            f.write(line + "\n")
-
-
-def save_checkpoint(path, **state):
-    tmp = path + ".tmp"
-    torch.save(state, tmp)
-    os.replace(tmp, path)  # never leave a half-written checkpoint
+def Log(name):
+    """JSON lines to data/runs/<name>.log, echoed."""
+    return parts.Log(name, RUNS)
 
 
 # ---------------------------------------------------------------- VQ tokenizer
 
-class ResBlock(nn.Module):
-    def __init__(self, ch):
-        super().__init__()
-        self.body = nn.Sequential(nn.Conv2d(ch, ch, 3, padding=1), nn.ReLU(), nn.Conv2d(ch, ch, 3, padding=1))
-
-    def forward(self, x):
-        return F.relu(x + self.body(x))
-
-
-class VQ(nn.Module):
-    """64x64x1 -> 16x16 tokens (f = 4) -> 64x64x1. l2-normalised codebook, nearest by cosine."""
+class VQ(parts.VQ):
+    """64x64x1 -> 16x16 tokens (f = 4) -> 64x64x1."""
 
     def __init__(self, ch=32):
-        super().__init__()
-        self.encoder = nn.Sequential(
-            nn.Conv2d(1, ch // 2, 3, padding=1), nn.ReLU(),
-            nn.Conv2d(ch // 2, ch, 4, stride=2, padding=1), nn.ReLU(),
-            nn.Conv2d(ch, ch, 4, stride=2, padding=1), nn.ReLU(),
-            ResBlock(ch), nn.Conv2d(ch, CODE_DIM, 1),
-        )
-        self.codebook = nn.Embedding(CODEBOOK, CODE_DIM)
-        self.decoder = nn.Sequential(
-            nn.Conv2d(CODE_DIM, ch, 3, padding=1), nn.ReLU(), ResBlock(ch),
-            # Upsample + conv rather than transposed convs: faster on CPU, no checkerboard.
-            nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(ch, ch, 3, padding=1), nn.ReLU(),
-            nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(ch, ch // 2, 3, padding=1), nn.ReLU(),
-            # Linear output (a tanh here saturates on the mostly-white glyphs and stops
-            # learning); the exported decoder clamps to [-1, 1].
-            nn.Conv2d(ch // 2, 1, 3, padding=1),
-        )
+        super().__init__(ch, channels=1, codebook=CODEBOOK, res_blocks=1)
 
-    def codes(self):
-        return F.normalize(self.codebook.weight, dim=1)
-
-    def encode(self, x):
-        """-> (continuous latents [B, D, h, w] l2-normalised, token ids [B, h, w])."""
-        z = F.normalize(self.encoder(x), dim=1)
-        ids = torch.einsum("bdhw,kd->bkhw", z, self.codes()).argmax(1)
-        return z, ids
-
-    def decode_ids(self, ids):
-        return self.decoder(self.codes()[ids].permute(0, 3, 1, 2))
-
-    def forward(self, x):
-        z, ids = self.encode(x)
-        q = self.codes()[ids].permute(0, 3, 1, 2)
-        commit = F.mse_loss(z, q.detach())
-        codebook = F.mse_loss(q, z.detach())
-        q = z + (q - z).detach()  # straight-through
-        return self.decoder(q), ids, commit, codebook
-
-
-class TokenDecoder(nn.Module):
-    """Export wrapper: tokens int64 [B, h, w] -> image [B, 1, 64, 64] in [-1, 1]."""
-
-    def __init__(self, vq):
-        super().__init__()
-        self.vq = vq
-
-    def forward(self, tokens):
-        return self.vq.decode_ids(tokens).clamp(-1, 1)
 
 
 # ---------------------------------------------------------------- MaskGIT transformer
@@ -185,10 +112,6 @@ class MaskGIT(nn.Module):
         logits = self.head(self.norm(x)).reshape(-1, s, s, p, p, CODEBOOK + 1)
         return logits.permute(0, 1, 3, 2, 4, 5).reshape(-1, GRID * GRID, CODEBOOK + 1)
 
-
-def arccos_mask_ratio(batch):
-    """MaskGIT training: share of masked tokens = arccos(u) / (pi / 2), u ~ U(0, 1)."""
-    return torch.arccos(torch.rand(batch)) / (math.pi / 2)
 
 
 # ---------------------------------------------------------------- evaluation classifier

@@ -5,6 +5,7 @@ scripts/train/common.py (the glyph model) where it can."""
 import json
 import math
 import os
+import sys
 import time
 
 import numpy as np
@@ -14,15 +15,17 @@ import torch.nn.functional as F
 
 from paths import RUNS, WORK
 
+# The recipes' shared pieces (scripts/train/parts.py) sit one folder up.
+sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # after this folder: its own modules first
+import parts  # noqa: E402
+from parts import TokenDecoder, arccos_mask_ratio, save_checkpoint  # noqa: E402,F401 (re-exported)
+
 GRID = 16          # tokens per side (64 px / 4)
 CODEBOOK = 1024    # VQ entries; the mask id is CODEBOOK
-CODE_DIM = 16
 
 
 def setup(threads=None):
-    # os.cpu_count() counts the host's CPUs; only the ones this process may use matter.
-    torch.set_num_threads(threads or len(os.sched_getaffinity(0)))
-    os.makedirs(RUNS, exist_ok=True)
+    parts.setup(RUNS, threads)
 
 
 def load_emoji():
@@ -43,25 +46,9 @@ def load_meta():
         return json.load(f)
 
 
-class Log:
-    """Appends JSON lines to runs/<name>.log and echoes them."""
-
-    def __init__(self, name):
-        self.path = os.path.join(RUNS, f"{name}.log")
-        self.start = time.time()
-
-    def __call__(self, **fields):
-        fields["t"] = round(time.time() - self.start, 1)
-        line = json.dumps(fields)
-        print(line, flush=True)
-        with open(self.path, "a") as f:
-            f.write(line + "\n")
-
-
-def save_checkpoint(path, **state):
-    tmp = path + ".tmp"
-    torch.save(state, tmp)
-    os.replace(tmp, path)  # never leave a half-written checkpoint
+def Log(name):
+    """JSON lines to runs/<name>.log, echoed."""
+    return parts.Log(name, RUNS)
 
 
 class Clock:
@@ -99,67 +86,11 @@ class Meter:
 
 # ---------------------------------------------------------------- VQ tokenizer
 
-class ResBlock(nn.Module):
-    def __init__(self, ch):
-        super().__init__()
-        self.body = nn.Sequential(nn.Conv2d(ch, ch, 3, padding=1), nn.ReLU(), nn.Conv2d(ch, ch, 3, padding=1))
-
-    def forward(self, x):
-        return F.relu(x + self.body(x))
-
-
-class VQ(nn.Module):
-    """64x64x3 -> 16x16 tokens (f = 4) -> 64x64x3. l2-normalised codebook, nearest by cosine
-    (as the glyph tokenizer and the paper's LlamaGen VQ)."""
+class VQ(parts.VQ):
+    """64x64x3 -> 16x16 tokens (f = 4) -> 64x64x3, two residual blocks a side."""
 
     def __init__(self, ch=64, codebook=CODEBOOK):
-        super().__init__()
-        self.encoder = nn.Sequential(
-            nn.Conv2d(3, ch // 2, 3, padding=1), nn.ReLU(),
-            nn.Conv2d(ch // 2, ch, 4, stride=2, padding=1), nn.ReLU(),
-            nn.Conv2d(ch, ch, 4, stride=2, padding=1), nn.ReLU(),
-            ResBlock(ch), ResBlock(ch), nn.Conv2d(ch, CODE_DIM, 1),
-        )
-        self.codebook = nn.Embedding(codebook, CODE_DIM)
-        self.decoder = nn.Sequential(
-            nn.Conv2d(CODE_DIM, ch, 3, padding=1), nn.ReLU(), ResBlock(ch), ResBlock(ch),
-            # Upsample + conv rather than transposed convs: faster on CPU, no checkerboard.
-            nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(ch, ch, 3, padding=1), nn.ReLU(),
-            nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(ch, ch // 2, 3, padding=1), nn.ReLU(),
-            # Linear output; the exported decoder clamps to [-1, 1].
-            nn.Conv2d(ch // 2, 3, 3, padding=1),
-        )
-
-    def codes(self):
-        return F.normalize(self.codebook.weight, dim=1)
-
-    def encode(self, x):
-        """-> (continuous latents [B, D, h, w] l2-normalised, token ids [B, h, w])."""
-        z = F.normalize(self.encoder(x), dim=1)
-        ids = torch.einsum("bdhw,kd->bkhw", z, self.codes()).argmax(1)
-        return z, ids
-
-    def decode_ids(self, ids):
-        return self.decoder(self.codes()[ids].permute(0, 3, 1, 2))
-
-    def forward(self, x):
-        z, ids = self.encode(x)
-        q = self.codes()[ids].permute(0, 3, 1, 2)
-        commit = F.mse_loss(z, q.detach())
-        codebook = F.mse_loss(q, z.detach())
-        q = z + (q - z).detach()  # straight-through
-        return self.decoder(q), ids, commit, codebook
-
-
-class TokenDecoder(nn.Module):
-    """Export wrapper: tokens int64 [B, h, w] -> image [B, 3, 64, 64] in [-1, 1]."""
-
-    def __init__(self, vq):
-        super().__init__()
-        self.vq = vq
-
-    def forward(self, tokens):
-        return self.vq.decode_ids(tokens).clamp(-1, 1)
+        super().__init__(ch, channels=3, codebook=codebook, res_blocks=2)
 
 
 def load_vq():
@@ -285,8 +216,3 @@ class MaskGIT(nn.Module):
             x = block(x, text, modulation)
         logits = self.head(self.norm(x)).reshape(-1, s, s, p, p, v)
         return logits.permute(0, 1, 3, 2, 4, 5).reshape(-1, GRID * GRID, v)
-
-
-def arccos_mask_ratio(batch):
-    """MaskGIT training: share of masked tokens = arccos(u) / (pi / 2), u ~ U(0, 1)."""
-    return torch.arccos(torch.rand(batch)) / (math.pi / 2)

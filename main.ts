@@ -4,7 +4,8 @@
  * @module
  */
 
-import { type Knob, KNOBS } from "./src/knobs.ts";
+import { type Knob, knobOfField, KNOBS } from "./src/knobs.ts";
+import { SettingError } from "./src/settings.ts";
 
 // Each knob as "  --top-k K   help", the metavariable taken from the help's "K" where it has one.
 const KNOB_USAGE = KNOBS.map((knob) => {
@@ -71,7 +72,10 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (error) {
     // One line: the first line of the message (parseArgs adds hints on further lines).
-    const message = error instanceof Error ? error.message : String(error);
+    let message = error instanceof Error ? error.message : String(error);
+    // A knob is named as the user typed it: "--top-k", not the settings field "topK".
+    const knob = error instanceof SettingError ? knobOfField(error.field) : undefined;
+    if (knob) message = message.replace((error as SettingError).field, `--${knob.name}`);
     console.error(`error: ${message.split("\n")[0]}`);
     return 1;
   }

@@ -93,7 +93,8 @@ export async function render(options: GenerateOptions): Promise<Rendering> {
   const { model, onStep, signal, previewEvery = 0 } = options;
   const { manifest } = model;
   // Settings first: a bad knob fails before any prompt is encoded.
-  const settings = modelSettings(manifest, options.settings);
+  const count = "classes" in options ? options.classes.length : options.prompts.length;
+  const settings = modelSettings(manifest, options.settings, count);
   const { predictor, images, recipes, labels, truncated } = await conditionOn(model, options);
   const frames: Picture[] = [];
   const result = await sample({

@@ -113,15 +113,21 @@ export interface Model {
 
 /**
  * Every knob of a run on this model: its manifest's defaults under the caller's settings,
- * validated (the one place defaults and overrides meet). Throws `SettingError`.
+ * validated (the one place defaults and overrides meet) for a batch of `images`. Throws
+ * `SettingError`.
  *
  * @example
  * ```ts ignore
  * modelSettings(model.manifest, { steps: 8 }).cfg; // the model's default guidance
  * ```
  */
-export function modelSettings(manifest: Manifest, settings?: SettingsInput): SamplerSettings {
-  return resolveSettings(mergeSettings(manifest.defaults, settings), manifest.grid * manifest.grid);
+export function modelSettings(
+  manifest: Manifest,
+  settings?: SettingsInput,
+  images = 1,
+): SamplerSettings {
+  const { grid } = manifest;
+  return resolveSettings(mergeSettings(manifest.defaults, settings), grid * grid, images);
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

@@ -130,7 +130,7 @@ export async function sample(options: SampleOptions): Promise<SampleResult> {
   assertInteger("images", images, 1);
 
   const tokens = grid * grid;
-  const settings = resolveSettings(options.settings, tokens);
+  const settings = resolveSettings(options.settings, tokens, images);
   const scheduler = SCHEDULERS[settings.scheduler];
   const { steps } = settings;
   const counts = scheduler.counts(tokens, steps, settings);

@@ -109,8 +109,39 @@ export function mergeSettings(...layers: (SettingsInput | undefined)[]): Setting
 }
 
 /**
+ * Bounds of the numeric knobs. They keep every step finite for any combination: logits times
+ * (1 + cfg) times 1/T^power stays far below float64's range (1e3^10 · 101 · float32 max ≈
+ * 1e71), and a guidance or temperature of 1e308 would otherwise turn logits into NaN.
+ */
+export const SETTING_RANGES = {
+  cfg: [0, 100],
+  temperature: [0.001, 1000],
+  power: [-10, 10],
+  noiseTemperature: [0, 1000],
+} as const;
+
+const SETTING_KEYS = new Set(Object.keys(DEFAULT_SETTINGS));
+const TEMPERATURE_KEYS = new Set(Object.keys(DEFAULT_SETTINGS.temperature));
+
+function known(input: SettingsInput): void {
+  for (const key of Object.keys(input)) {
+    if (!SETTING_KEYS.has(key)) throw new SettingError(key, `unknown setting '${key}'`);
+  }
+  for (const key of Object.keys(input.temperature ?? {})) {
+    const field = `temperature.${key}`;
+    if (!TEMPERATURE_KEYS.has(key)) throw new SettingError(field, `unknown setting '${field}'`);
+  }
+}
+
+function inRange(field: string, value: number, [min, max]: readonly [number, number]): void {
+  const ok = Number.isFinite(value) && value >= min && value <= max;
+  check(field, ok, `a number from ${min} to ${max}`, value);
+}
+
+/**
  * Fills in defaults and validates every knob; `tokens` (N = n², when known) bounds the
- * steps. Throws {@link SettingError} naming the first bad knob.
+ * steps, and `images` (the batch, default 1) the seed, since image b uses seed + b. Throws
+ * {@link SettingError} naming the first bad or unknown knob.
  *
  * @example
  * ```ts
@@ -119,7 +150,12 @@ export function mergeSettings(...layers: (SettingsInput | undefined)[]): Setting
  * settings.noise; // "linear"
  * ```
  */
-export function resolveSettings(input: SettingsInput = {}, tokens?: number): SamplerSettings {
+export function resolveSettings(
+  input: SettingsInput = {},
+  tokens?: number,
+  images = 1,
+): SamplerSettings {
+  known(input);
   const settings = mergeSettings(DEFAULT_SETTINGS, input) as SamplerSettings;
   // The default step count never exceeds a small grid's token count.
   if (input.steps === undefined && tokens !== undefined) {
@@ -138,20 +174,20 @@ export function resolveSettings(input: SettingsInput = {}, tokens?: number): Sam
       throw new SettingError("steps", (error as Error).message);
     }
   }
-  check("seed", Number.isSafeInteger(seed) && seed >= 0, "an integer from 0 to 2^53 − 1", seed);
-  check("cfg", Number.isFinite(cfg), "a finite number", cfg);
+  // The last image's seed, seed + images − 1, must stay a safe integer too.
+  const lastSeed = Number.MAX_SAFE_INTEGER - (images - 1);
+  const seeds = images === 1
+    ? "an integer from 0 to 2^53 − 1"
+    : `an integer from 0 to 2^53 − ${images} for ${images} images (image b uses seed + b)`;
+  check("seed", Number.isSafeInteger(seed) && seed >= 0 && seed <= lastSeed, seeds, seed);
+  inRange("cfg", cfg, SETTING_RANGES.cfg);
   check("topK", Number.isSafeInteger(topK) && topK >= 0, "an integer ≥ 0", topK);
   check("randomize", typeof randomize === "boolean", "true or false", randomize);
-  check(
-    "noiseTemperature",
-    Number.isFinite(noiseTemperature) && noiseTemperature >= 0,
-    "a finite number ≥ 0",
-    noiseTemperature,
-  );
+  inRange("noiseTemperature", noiseTemperature, SETTING_RANGES.noiseTemperature);
   const { start, end, power, warmup } = settings.temperature;
-  check("temperature.start", Number.isFinite(start) && start > 0, "a number > 0", start);
-  check("temperature.end", Number.isFinite(end) && end > 0, "a number > 0", end);
-  check("temperature.power", Number.isFinite(power), "a finite number", power);
+  inRange("temperature.start", start, SETTING_RANGES.temperature);
+  inRange("temperature.end", end, SETTING_RANGES.temperature);
+  inRange("temperature.power", power, SETTING_RANGES.power);
   check(
     "temperature.warmup",
     Number.isSafeInteger(warmup) && warmup >= 0,

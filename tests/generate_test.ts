@@ -131,7 +131,10 @@ Deno.test("CLI generate: bad input exits 1 with one line naming the problem, wri
     [["--prompt", "a red apple"], /'tiny-random' is class-to-image: give a class, not a prompt/],
     [["--class", "1", "--prompt", "a red apple"], /give --class or --prompt, not both/],
     [["--negative-prompt", "blue"], /--negative-prompt needs --prompt/],
-    [["--cfg-ramp", "cubic"], /cfgRamp must be one of auto, constant, linear/],
+    [["--cfg-ramp", "cubic"], /--cfg-ramp must be one of auto, constant, linear/],
+    [["--cfg", "1e308"], /--cfg must be a number from 0 to 100, got 1e\+308/],
+    [["--temperature-power", "1e308"], /--temperature-power must be a number from -10 to 10/],
+    [["--seed", "9007199254740991", "--count", "2"], /--seed .* 2 images.* 9007199254740991$/],
   ];
   for (const [args, message] of cases) {
     const out = args.includes("--out") ? [] : ["--out", `${dir}/x.png`];

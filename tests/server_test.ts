@@ -5,6 +5,7 @@ import { nodeBackend } from "../src/backend/onnx-node.ts";
 import { decodePng } from "../src/image.ts";
 import { apiName, KNOBS } from "../src/knobs.ts";
 import { classNames, loadModel, type Model } from "../src/model.ts";
+import { Rng } from "../src/rng.ts";
 import { GenerationService, type ServiceLimits } from "../src/server/service.ts";
 import { assert, assertEquals } from "./assert.ts";
 
@@ -210,6 +211,13 @@ Deno.test("server: every malformed request gets a 4xx JSON error naming the fiel
     [{ class: 1, noise: "loud" }, 400, "noise"],
     [{ class: 1, noise_temperature: -1 }, 400, "noise_temperature"],
     [{ class: 1, cfg_ramp: "cubic" }, 400, "cfg_ramp"],
+    // Numbers that would turn logits into NaN or overflow a seed.
+    [{ class: 1, cfg: 1e308 }, 400, "cfg"],
+    [{ class: 1, cfg: -5 }, 400, "cfg"],
+    [{ class: 1, temperature: 1e-320 }, 400, "temperature"],
+    [{ class: 1, temperature_power: 1e308 }, 400, "temperature_power"],
+    [{ class: 1, noise_temperature: 1e308 }, 400, "noise_temperature"],
+    [{ class: 1, seed: Number.MAX_SAFE_INTEGER, count: 2 }, 400, "seed"],
     // A class model takes no prompt.
     [{ prompt: "a red apple" }, 400, "prompt"],
     [{ class: 1, prompt: "a red apple" }, 400, "prompt"],
@@ -243,6 +251,55 @@ Deno.test("server: every malformed request gets a 4xx JSON error naming the fiel
   const missing = await app.request("/v1/nothing");
   assertEquals(missing.status, 404);
   assert((await missing.json()).error.includes("/v1/nothing"));
+});
+
+/** A random JSON value of any type: huge, tiny, negative and edge numbers, long strings. */
+function randomJson(rng: Rng, depth = 0): unknown {
+  const numbers = [0, 1, -1, 2 ** 53 - 1, 2 ** 53, -(2 ** 53), 1e308, -1e308, 1e-320, 0.5, 16, 17];
+  const strings = ["", "A", "0", "halton", "confidence", "linear", "x".repeat(5000), "ü\u0000"];
+  switch (rng.int(8)) {
+    case 0:
+      return null;
+    case 1:
+      return rng.int(2) === 1;
+    case 2:
+      return numbers[rng.int(numbers.length)];
+    case 3:
+      return (rng.uniform() - 0.5) * 10 ** rng.int(12);
+    case 4:
+      return strings[rng.int(strings.length)];
+    case 5:
+      return rng.int(40);
+    case 6:
+      return depth > 1 ? [] : [randomJson(rng, depth + 1)];
+    default:
+      return depth > 1 ? {} : { a: randomJson(rng, depth + 1) };
+  }
+}
+
+Deno.test("server: no JSON body, however odd, gets a 5xx", async () => {
+  const fields = ["model", "class", "prompt", "negative_prompt", "count", "preview_every"]
+    .concat(KNOBS.map(apiName), ["unknown"]);
+  const rng = new Rng(17);
+  for (let i = 0; i < 400; i++) {
+    const body: Record<string, unknown> = { class: rng.int(3) === 0 ? "A" : rng.int(16) };
+    for (let k = rng.int(4); k > 0; k--) {
+      body[fields[rng.int(fields.length)]] = randomJson(rng);
+    }
+    // Keep the generations that are valid short, so many bodies fit in the test's time.
+    if (body.steps === undefined) body.steps = 2;
+    const what = JSON.stringify(body).slice(0, 300);
+    const path = i % 2 === 0 ? "/v1/generate" : "/v1/generate/stream";
+    const response = await post(i % 50 === 0 ? randomJson(rng) : body, path);
+    assert(response.status < 500, `${response.status} for ${what}`);
+    if (response.status >= 400) {
+      assertEquals(response.headers.get("content-type"), "application/json", what);
+      assert(typeof (await response.json()).error === "string", what);
+    } else if (path.endsWith("stream")) {
+      const events = await serverEvents(response);
+      assertEquals(events.at(-1)![0], "done", `${JSON.stringify(events.at(-1))} for ${what}`);
+    } else await response.arrayBuffer();
+  }
 });
 
 Deno.test("server: the stream sends start, one event per step with previews, then the image", async () => {

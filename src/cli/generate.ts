@@ -88,7 +88,7 @@ export async function generateCommand(args: string[]): Promise<void> {
   const images = "classes" in condition ? condition.classes.length : condition.prompts.length;
   const out = values.out ?? "out";
   if (extname(out).toLowerCase() !== ".png") await Deno.mkdir(out, { recursive: true });
-  const { scheduler } = modelSettings(model.manifest, settings);
+  const { scheduler } = modelSettings(model.manifest, settings, images);
   const paths = outputPaths(out, `${name}-${scheduler}-seed${settings.seed}`, images);
   if (values.gif !== undefined && extname(values.gif).toLowerCase() !== ".gif") {
     throw new Error(`--gif must name a .gif file, got '${values.gif}'`);

@@ -133,7 +133,7 @@ export class GenerationService {
         return value === undefined ? undefined : checkKind(apiName(knob), knob.kind, value);
       });
       const settings = { ...given, seed: given.seed ?? Math.floor(Math.random() * 2 ** 31) };
-      const resolved = modelSettings(model.manifest, settings);
+      const resolved = modelSettings(model.manifest, settings, count);
       return { model, condition, count, settings, resolved, previewEvery };
     } catch (error) {
       if (!(error instanceof SettingError)) throw error;

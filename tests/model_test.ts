@@ -48,6 +48,8 @@ Deno.test("manifest validation names the file and the field", () => {
     [{ task: "text-to-image" }, /field 'task'/],
     [{ defaults: { steps: 17 } }, /defaults.steps: steps must be an integer from 1 to 16/],
     [{ defaults: { scheduler: "zig" } }, /defaults.scheduler/],
+    [{ defaults: { foo: 1 } }, /defaults.foo: unknown setting 'foo'/],
+    [{ defaults: { temperature: { begin: 1 } } }, /defaults.temperature.begin: unknown setting/],
   ];
   for (const [patch, message] of bad) {
     assertThrows(

@@ -4,18 +4,8 @@
  * @module
  */
 
-import { type Knob, knobOfField, KNOBS } from "./src/knobs.ts";
+import { knobOfField } from "./src/knobs.ts";
 import { SettingError } from "./src/settings.ts";
-
-// Each knob as "  --top-k K   help", the metavariable taken from the help's "K" where it has one.
-const KNOB_USAGE = KNOBS.map((knob) => {
-  const flag = knob.kind === "boolean" ? `--${knob.name}` : `--${knob.name} ${metavar(knob)}`;
-  return `  ${flag.padEnd(25)}${knob.help}`;
-}).join("\n");
-
-function metavar(knob: Knob): string {
-  return { integer: "N", number: "X", string: "NAME" }[knob.kind as "integer"];
-}
 
 const USAGE = `usage: deno task <command> [options]
 
@@ -27,17 +17,7 @@ commands:
   serve             the HTTP server and web page; see README "Serving over HTTP"
   bench             per-image time split, images/s per batch, this machine's sgemm rate
 
-generate options:
-  --model DIR              model folder (default: models/glyphs)
-  --class C                class name or index; repeat or comma-separate for a batch
-  --count K                images per class (default 1)
-${KNOB_USAGE}
-  --out PATH               a .png file, or a folder (default: out/)
-  --gif FILE               also write an animated GIF of the steps
-  --backend NAME           node (native ONNX Runtime, default) | wasm (onnxruntime-web)
-  --threads N              ONNX Runtime intra-op threads (default: all cores)
-  --provider NAME          ONNX Runtime execution provider (default: cpu)
-  --quiet                  no progress bar or summary on stderr`;
+'deno task <command> --help' lists a command's options.`;
 
 type Command = (args: string[]) => void | Promise<void>;
 
@@ -64,8 +44,9 @@ export async function main(argv: string[]): Promise<number> {
   const [name, ...args] = argv;
   const command = COMMANDS[name];
   if (!command) {
-    console.error(name && name !== "--help" ? `error: unknown command '${name}'\n${USAGE}` : USAGE);
-    return name && name !== "--help" ? 2 : 0;
+    const help = name === undefined || name === "--help" || name === "-h";
+    console.error(help ? USAGE : `error: unknown command '${name}'\n${USAGE}`);
+    return help ? 0 : 2;
   }
   try {
     await (await command())(args);

@@ -32,7 +32,12 @@ export const KNOBS: readonly Knob[] = [
   },
   { name: "scheduler", field: "scheduler", kind: "string", help: "halton | confidence | random" },
   { name: "steps", field: "steps", kind: "integer", help: "number of steps, 1…N" },
-  { name: "cfg", field: "cfg", kind: "number", help: "classifier-free guidance weight (0 = off)" },
+  {
+    name: "cfg",
+    field: "cfg",
+    kind: "number",
+    help: "classifier-free guidance weight, 0 to 100 (0 = off)",
+  },
   {
     name: "cfg-ramp",
     field: "cfgRamp",
@@ -43,19 +48,20 @@ export const KNOBS: readonly Knob[] = [
     name: "temperature",
     field: "temperature.start",
     kind: "number",
-    help: "softmax temperature (start; also the end unless temperature-end is given)",
+    help:
+      "softmax temperature, 0.001 to 1000 (start; also the end unless temperature-end is given)",
   },
   {
     name: "temperature-end",
     field: "temperature.end",
     kind: "number",
-    help: "temperature at the last step",
+    help: "temperature at the last step, 0.001 to 1000",
   },
   {
     name: "temperature-power",
     field: "temperature.power",
     kind: "number",
-    help: "exponent applied to the temperature",
+    help: "exponent applied to the temperature, -10 to 10",
   },
   {
     name: "temperature-warmup",
@@ -91,7 +97,7 @@ export const KNOBS: readonly Knob[] = [
     name: "noise-temperature",
     field: "noiseTemperature",
     kind: "number",
-    help: "Confidence: Gumbel noise scale",
+    help: "Confidence: Gumbel noise scale, 0 to 1000",
   },
 ];
 

@@ -9,6 +9,7 @@
 import type { InferenceSession } from "onnxruntime-common";
 import {
   checkSignature,
+  checkThreads,
   type Decoder,
   type OnnxBackend,
   onnxDecoder,
@@ -361,6 +362,7 @@ export interface LoadOptions extends SessionOptions {
  * ```
  */
 export async function loadModel(folder: string, options: LoadOptions): Promise<Model> {
+  checkThreads(options.threads);
   const dir = folder.replace(/\/+$/, "");
   const manifestPath = `${dir}/${MANIFEST_FILE}`;
   try {

@@ -71,10 +71,11 @@ Deno.test("serve: a model folder that cannot load stops start-up with one line",
 
 Deno.test("serve: bad options are refused before anything loads", async () => {
   const cases: [string[], string][] = [
-    [["--port", "70000"], "--port must be from 0 to 65535"],
-    [["--concurrency", "0"], "--concurrency must be at least 1"],
-    [["--timeout", "soon"], "--timeout must be a positive integer"],
-    [["--colour", "red"], "Unknown option '--colour'"],
+    [["--port", "70000"], "--port must be an integer from 0 to 65535, got '70000'"],
+    [["--concurrency", "0"], "--concurrency must be an integer ≥ 1, got '0'"],
+    [["--timeout", "soon"], "--timeout must be an integer ≥ 1, got 'soon'"],
+    [["--threads", "1000000"], "--threads must be an integer from 1 to"],
+    [["--colour", "red"], "unknown option '--colour' ('deno task serve --help'"],
   ];
   for (const [args, message] of cases) {
     const result = await deno(["run", ...PERMISSIONS, "main.ts", "serve", ...args]).output();

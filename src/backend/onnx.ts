@@ -22,6 +22,40 @@ export interface SessionOptions {
   provider?: string;
 }
 
+/**
+ * The most intra-op threads a session may use: 4 × cores. More only add threads that fight
+ * for the same cores (a million of them grew a process by gigabytes without progress).
+ *
+ * @example
+ * ```ts
+ * import { maxThreads } from "./onnx.ts";
+ * maxThreads(); // 32 on an 8-core machine
+ * ```
+ */
+export function maxThreads(): number {
+  return 4 * (navigator.hardwareConcurrency ?? 1);
+}
+
+/**
+ * Throws one line naming `name` unless `threads` is unset or an integer from 1 to
+ * {@link maxThreads}.
+ *
+ * @example
+ * ```ts
+ * import { checkThreads } from "./onnx.ts";
+ * checkThreads(2); // fine
+ * // checkThreads(1e6) throws: threads must be an integer from 1 to 32, got 1000000
+ * ```
+ */
+export function checkThreads(threads: number | undefined, name = "threads"): void {
+  if (threads === undefined) return;
+  if (!Number.isSafeInteger(threads) || threads < 1 || threads > maxThreads()) {
+    throw new RangeError(
+      `${name} must be an integer from 1 to ${maxThreads()} (4 × cores), got ${threads}`,
+    );
+  }
+}
+
 /** An ONNX Runtime package: its tensors, and sessions made from model bytes or files. */
 export interface OnnxBackend {
   name: string;

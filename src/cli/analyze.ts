@@ -16,18 +16,29 @@ import { encodePng, type Picture, tile } from "../image.ts";
 import type { Condition } from "../condition.ts";
 import { DEFAULT_MODEL_DIR, loadModel, modelSettings, resolveClass } from "../model.ts";
 import { SCHEDULER_NAMES, type SchedulerName } from "../scheduler/mod.ts";
-import { cliSettings, integerOption, loadOptions, parseArgs, SAMPLER_OPTIONS } from "./options.ts";
+import {
+  cliSettings,
+  integerOption,
+  loadOptions,
+  type OptionTable,
+  parseOptions,
+  SAMPLER_OPTIONS,
+} from "./options.ts";
 
 const ANALYZE_OPTIONS = {
   ...SAMPLER_OPTIONS,
-  schedulers: { type: "string" },
-  samples: { type: "string" },
-  batch: { type: "string" },
-  class: { type: "string" },
-  prompt: { type: "string", multiple: true },
-  show: { type: "string" },
-  out: { type: "string" },
-} as const;
+  schedulers: {
+    type: "string",
+    arg: "LIST",
+    help: "comma-separated schedulers to compare (default: all)",
+  },
+  samples: { type: "string", arg: "N", help: "images per scheduler, at least 1 (default 64)" },
+  batch: { type: "string", arg: "N", help: "images per generation, at least 1 (default 16)" },
+  class: { type: "string", arg: "C", help: "class models: one class for every image" },
+  prompt: { type: "string", multiple: true, arg: "TEXT", help: "text models: prompts in turn" },
+  show: { type: "string", arg: "N", help: "images whose steps the grids show (default 4)" },
+  out: { type: "string", arg: "DIR", help: "folder for the files (default: analysis/)" },
+} as const satisfies OptionTable;
 
 /** The three quantities, as files and plot titles name them. */
 const QUANTITIES = [
@@ -65,7 +76,8 @@ function csv(results: Record<string, Analysis>): string {
 
 /** Runs the schedulers, then writes every file into `--out` and prints their paths. */
 export async function analyzeCommand(args: string[]): Promise<void> {
-  const { values } = parseArgs({ args, options: ANALYZE_OPTIONS, strict: true });
+  const values = parseOptions("analyze", args, ANALYZE_OPTIONS);
+  if (!values) return;
   const schedulers = (values.schedulers ?? SCHEDULER_NAMES.join(",")).split(",").map((s) =>
     s.trim()
   );
@@ -74,10 +86,9 @@ export async function analyzeCommand(args: string[]): Promise<void> {
       throw new Error(`--schedulers: unknown scheduler '${name}' (${SCHEDULER_NAMES.join(", ")})`);
     }
   }
-  const samples = values.samples === undefined ? 64 : integerOption("samples", values.samples);
-  const batch = values.batch === undefined ? 16 : integerOption("batch", values.batch);
+  const samples = values.samples === undefined ? 64 : integerOption("samples", values.samples, 1);
+  const batch = values.batch === undefined ? 16 : integerOption("batch", values.batch, 1);
   const show = values.show === undefined ? 4 : integerOption("show", values.show);
-  if (samples < 1 || batch < 1) throw new Error("--samples and --batch must be at least 1");
   const base = cliSettings(values);
   base.seed ??= 0;
   const model = await loadModel(values.model ?? DEFAULT_MODEL_DIR, await loadOptions(values));

@@ -8,17 +8,32 @@
 
 import { sgemmRate, type Split, stats, timeGeneration, transformerFlops } from "../bench.ts";
 import { DEFAULT_MODEL_DIR, loadModel, modelSettings } from "../model.ts";
-import { cliSettings, integerOption, loadOptions, parseArgs, SAMPLER_OPTIONS } from "./options.ts";
+import {
+  cliSettings,
+  integerOption,
+  loadOptions,
+  type OptionTable,
+  parseOptions,
+  SAMPLER_OPTIONS,
+} from "./options.ts";
 
 const BENCH_OPTIONS = {
   ...SAMPLER_OPTIONS,
-  batch: { type: "string" },
-  runs: { type: "string" },
-  json: { type: "boolean" },
-  torch: { type: "string" },
-  family: { type: "string" },
-  "torch-heads": { type: "string" },
-} as const;
+  batch: { type: "string", arg: "LIST", help: "comma-separated batch sizes (default 1,4,8)" },
+  runs: { type: "string", arg: "N", help: "timed runs per batch size (default 3)" },
+  json: { type: "boolean", help: "print the report as JSON" },
+  torch: {
+    type: "string",
+    arg: "DIR",
+    help: "also time the PyTorch reference on the weights in DIR",
+  },
+  family: {
+    type: "string",
+    arg: "NAME",
+    help: "--torch's model family: v2 | v1 | amused | glyphs",
+  },
+  "torch-heads": { type: "string", arg: "N", help: "--torch: attention heads, where needed" },
+} as const satisfies OptionTable;
 
 /**
  * The PyTorch reference (scripts/bench_torch.py) at batch 1, in this same run: for v2/v1 on
@@ -53,10 +68,10 @@ async function torchReference(
 
 /** Runs the benchmark and prints a table (or JSON with `--json`). */
 export async function benchCommand(args: string[]): Promise<void> {
-  const { values } = parseArgs({ args, options: BENCH_OPTIONS, strict: true });
-  const batches = (values.batch ?? "1,4,8").split(",").map((b) => integerOption("batch", b));
-  const runs = values.runs === undefined ? 3 : integerOption("runs", values.runs);
-  if (runs < 1 || batches.some((b) => b < 1)) throw new Error("--runs and --batch must be ≥ 1");
+  const values = parseOptions("bench", args, BENCH_OPTIONS);
+  if (!values) return;
+  const batches = (values.batch ?? "1,4,8").split(",").map((b) => integerOption("batch", b, 1));
+  const runs = values.runs === undefined ? 3 : integerOption("runs", values.runs, 1);
   const settings = { seed: 0, ...cliSettings(values) };
   const options = await loadOptions(values);
   const model = await loadModel(values.model ?? DEFAULT_MODEL_DIR, options);

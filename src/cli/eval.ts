@@ -7,26 +7,30 @@
 
 import { evaluate, loadEvaluator } from "../eval/glyphs.ts";
 import { DEFAULT_MODEL_DIR, loadModel } from "../model.ts";
-import { cliSettings, integerOption, loadOptions, parseArgs, SAMPLER_OPTIONS } from "./options.ts";
+import {
+  cliSettings,
+  integerOption,
+  loadOptions,
+  type OptionTable,
+  parseOptions,
+  SAMPLER_OPTIONS,
+} from "./options.ts";
+
+const EVAL_OPTIONS = {
+  ...SAMPLER_OPTIONS,
+  samples: { type: "string", arg: "N", help: "images to score, at least 2 (default 620)" },
+  batch: { type: "string", arg: "N", help: "images per generation (default 62)" },
+  json: { type: "boolean", help: "print the report as JSON" },
+} as const satisfies OptionTable;
 
 /** Scores a scheduler's images and prints the report. */
 export async function evalCommand(args: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      ...SAMPLER_OPTIONS,
-      samples: { type: "string" },
-      batch: { type: "string" },
-      json: { type: "boolean" },
-    },
-    strict: true,
-  });
+  const values = parseOptions("eval", args, EVAL_OPTIONS);
+  if (!values) return;
   const settings = cliSettings(values);
   settings.seed ??= 0;
-  const samples = values.samples === undefined ? 620 : integerOption("samples", values.samples);
-  const batch = values.batch === undefined ? 62 : integerOption("batch", values.batch);
-  if (samples < 2) throw new Error(`--samples must be at least 2, got ${samples}`);
-  if (batch < 1) throw new Error(`--batch must be at least 1, got ${batch}`);
+  const samples = values.samples === undefined ? 620 : integerOption("samples", values.samples, 2);
+  const batch = values.batch === undefined ? 62 : integerOption("batch", values.batch, 1);
   const options = await loadOptions(values);
   const model = await loadModel(values.model ?? DEFAULT_MODEL_DIR, options);
   const evaluator = await loadEvaluator(model, options);

@@ -16,18 +16,30 @@ import {
   type TextManifest,
 } from "../model.ts";
 import { progressBar } from "../progress.ts";
-import { cliSettings, integerOption, loadOptions, parseArgs, SAMPLER_OPTIONS } from "./options.ts";
+import {
+  cliSettings,
+  integerOption,
+  loadOptions,
+  type OptionTable,
+  parseOptions,
+  SAMPLER_OPTIONS,
+} from "./options.ts";
 
 const GENERATE_OPTIONS = {
+  class: {
+    type: "string",
+    multiple: true,
+    arg: "C",
+    help: "class name or index; repeat or comma-separate for a batch",
+  },
+  prompt: { type: "string", multiple: true, arg: "TEXT", help: "text models: the prompt" },
+  "negative-prompt": { type: "string", arg: "TEXT", help: "text models: what to steer away from" },
+  count: { type: "string", arg: "K", help: "images per class or prompt, 1 to 64 (default 1)" },
   ...SAMPLER_OPTIONS,
-  class: { type: "string", multiple: true },
-  prompt: { type: "string", multiple: true },
-  "negative-prompt": { type: "string" },
-  count: { type: "string" },
-  out: { type: "string" },
-  gif: { type: "string" },
-  quiet: { type: "boolean" },
-} as const;
+  out: { type: "string", arg: "PATH", help: "a .png file, or a folder (default: out/)" },
+  gif: { type: "string", arg: "FILE", help: "also write an animated GIF of the steps" },
+  quiet: { type: "boolean", help: "no progress bar or summary on stderr" },
+} as const satisfies OptionTable;
 
 /** Where each image goes: a .png path names the (grid) file, anything else is a folder. */
 function outputPaths(
@@ -76,11 +88,11 @@ function cliCondition(
 
 /** Generates images and prints the paths written. */
 export async function generateCommand(args: string[]): Promise<void> {
-  const { values } = parseArgs({ args, options: GENERATE_OPTIONS, strict: true });
+  const values = parseOptions("generate", args, GENERATE_OPTIONS);
+  if (!values) return;
   const settings = cliSettings(values);
   settings.seed ??= Math.floor(Math.random() * 2 ** 31); // printed below, so any run can be repeated
-  const count = values.count === undefined ? 1 : integerOption("count", values.count);
-  if (count < 1 || count > 64) throw new Error(`--count must be from 1 to 64, got ${count}`);
+  const count = values.count === undefined ? 1 : integerOption("count", values.count, 1, 64);
   const model = await loadModel(values.model ?? DEFAULT_MODEL_DIR, await loadOptions(values));
   const name = model.manifest.name;
   const condition = cliCondition(values, model.manifest, count);

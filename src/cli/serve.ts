@@ -8,33 +8,44 @@
 import { createApp } from "../../routes/app.ts";
 import { DEFAULT_MODEL_DIR, loadModel } from "../model.ts";
 import { GenerationService } from "../server/service.ts";
-import { integerOption, loadOptions, parseArgs } from "./options.ts";
+import {
+  integerOption,
+  loadOptions,
+  type OptionTable,
+  parseOptions,
+  SAMPLER_OPTIONS,
+} from "./options.ts";
 
 const SERVE_OPTIONS = {
-  port: { type: "string" },
-  host: { type: "string" },
-  model: { type: "string", multiple: true },
-  concurrency: { type: "string" },
-  queue: { type: "string" },
-  timeout: { type: "string" },
-  "max-count": { type: "string" },
-  backend: { type: "string" },
-  threads: { type: "string" },
-  provider: { type: "string" },
-} as const;
+  port: { type: "string", arg: "N", help: "port, 0 to 65535 (default 8787; 0: any free one)" },
+  host: { type: "string", arg: "ADDR", help: "address to listen on (default 127.0.0.1)" },
+  model: {
+    ...SAMPLER_OPTIONS.model,
+    multiple: true,
+    help: "model folder; repeat to serve several (default: models/glyphs)",
+  },
+  concurrency: { type: "string", arg: "N", help: "generations at once (default: one per core)" },
+  queue: {
+    type: "string",
+    arg: "N",
+    help: "requests waiting before 429 (default 4 × concurrency)",
+  },
+  timeout: { type: "string", arg: "S", help: "seconds a request may take (default 120)" },
+  "max-count": { type: "string", arg: "N", help: "most images per request (default 16)" },
+  backend: SAMPLER_OPTIONS.backend,
+  threads: SAMPLER_OPTIONS.threads,
+  provider: SAMPLER_OPTIONS.provider,
+} as const satisfies OptionTable;
 
 /** Serves until SIGINT or SIGTERM. */
 export async function serveCommand(args: string[]): Promise<void> {
-  const { values } = parseArgs({ args, options: SERVE_OPTIONS, strict: true });
-  const optional = (name: keyof typeof values, min: number) => {
+  const values = parseOptions("serve", args, SERVE_OPTIONS);
+  if (!values) return;
+  const optional = (name: keyof typeof values, min: number, max?: number) => {
     const value = values[name] as string | undefined;
-    if (value === undefined) return undefined;
-    const number = integerOption(name, value);
-    if (number < min) throw new Error(`--${name} must be at least ${min}, got ${number}`);
-    return number;
+    return value === undefined ? undefined : integerOption(name, value, min, max);
   };
-  const port = optional("port", 0) ?? 8787;
-  if (port > 65535) throw new Error(`--port must be from 0 to 65535, got ${port}`);
+  const port = optional("port", 0, 65535) ?? 8787;
   const timeout = optional("timeout", 1);
   const load = await loadOptions(values);
   const models = [];

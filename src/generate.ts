@@ -23,6 +23,8 @@ export type GenerateOptions = Condition & {
   signal?: AbortSignal;
   /** Record a preview every this many steps (plus the last) as an animated GIF; 0 = none. */
   previewEvery?: number;
+  /** Images sampled at once (default: all); later batches continue the seeds. */
+  batch?: number;
 };
 
 /** The generated images and everything needed to reproduce them. */
@@ -81,8 +83,17 @@ export interface Rendering {
   frames: Picture[];
 }
 
+/** What images `first` … `first + size − 1` of a condition are conditioned on. */
+function slice(condition: Condition, first: number, size: number): Condition {
+  if ("classes" in condition) return { classes: condition.classes.slice(first, first + size) };
+  const prompts = condition.prompts.slice(first, first + size);
+  return { ...condition, prompts };
+}
+
 /**
- * Samples token grids with the model's transformer and decodes them to 8-bit pictures.
+ * Samples token grids with the model's transformer and decodes them to 8-bit pictures,
+ * `batch` images at a time (default: all at once), so memory follows the batch, not the
+ * number of images. Image b uses seed + b however the images are batched.
  *
  * @example
  * ```ts ignore
@@ -90,13 +101,52 @@ export interface Rendering {
  * ```
  */
 export async function render(options: GenerateOptions): Promise<Rendering> {
+  const { manifest } = options.model;
+  const count = "classes" in options ? options.classes.length : options.prompts.length;
+  // Settings first: a bad knob fails before any prompt is encoded.
+  const settings = modelSettings(manifest, options.settings, count);
+  const size = options.batch ?? count;
+  if (!Number.isSafeInteger(size) || size < 1) {
+    throw new RangeError(`batch must be an integer ≥ 1, got ${size}`);
+  }
+  const parts: Omit<Rendering, "frames">[] = [];
+  const previews: Picture[][] = []; // per recorded step, every image's preview so far
+  for (let first = 0; first < Math.max(count, 1); first += size) {
+    const part = await renderBatch({
+      ...options,
+      ...slice(options, first, size),
+      settings: { ...options.settings, seed: settings.seed + first },
+    });
+    part.previews.forEach((pictures, i) => (previews[i] ??= []).push(...pictures));
+    parts.push(part);
+  }
+  const labels = parts.flatMap((part) => part.labels ?? []);
+  const tokens = new Int32Array(parts.reduce((sum, part) => sum + part.tokens.length, 0));
+  let offset = 0;
+  for (const part of parts) {
+    tokens.set(part.tokens, offset);
+    offset += part.tokens.length;
+  }
+  return {
+    pictures: parts.flatMap((part) => part.pictures),
+    recipes: parts.flatMap((part) => part.recipes),
+    labels: parts[0].labels === undefined ? undefined : labels,
+    truncated: parts.flatMap((part) => part.truncated),
+    settings: parts[0].settings,
+    tokens,
+    frames: previews.map((pictures) => tile(pictures)),
+  };
+}
+
+/** One batch of {@link render}: its pictures, and the previews of each recorded step. */
+async function renderBatch(
+  options: GenerateOptions,
+): Promise<Omit<Rendering, "frames"> & { previews: Picture[][] }> {
   const { model, onStep, signal, previewEvery = 0 } = options;
   const { manifest } = model;
-  // Settings first: a bad knob fails before any prompt is encoded.
-  const count = "classes" in options ? options.classes.length : options.prompts.length;
-  const settings = modelSettings(manifest, options.settings, count);
+  const settings = modelSettings(manifest, options.settings);
   const { predictor, images, recipes, labels, truncated } = await conditionOn(model, options);
-  const frames: Picture[] = [];
+  const previews: Picture[][] = [];
   const result = await sample({
     predictor,
     grid: manifest.grid,
@@ -108,14 +158,14 @@ export async function render(options: GenerateOptions): Promise<Rendering> {
     onStep: async (event) => {
       const last = event.step === event.steps - 1;
       if (previewEvery > 0 && ((event.step + 1) % previewEvery === 0 || last)) {
-        frames.push(tile(await decodePreview(model, event.state, images)));
+        previews.push(await decodePreview(model, event.state, images));
       }
       await onStep?.(event);
     },
   });
   const pictures = toPictures(await model.decoder.decode(result.tokens, result.batch));
   const { tokens } = result;
-  return { pictures, recipes, labels, truncated, settings: result.settings, tokens, frames };
+  return { pictures, recipes, labels, truncated, settings: result.settings, tokens, previews };
 }
 
 /**

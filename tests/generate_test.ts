@@ -153,6 +153,96 @@ Deno.test("CLI generate: bad input exits 1 with one line naming the problem, wri
   await Deno.remove(truncated, { recursive: true });
 });
 
+Deno.test("CLI generate: a failed run leaves no partial set and no folder it created", async () => {
+  const dir = await Deno.makeTempDir();
+  // A folder where image 1 of 3 should go: nothing is written, the error names that path.
+  await Deno.mkdir(`${dir}/p-1.png`);
+  const clash = await cli("--class", "1", "--count", "3", "--out", `${dir}/p.png`);
+  assertEquals(clash.code, 1);
+  assert(/cannot write .*\/p-1\.png: is a folder$/.test(clash.err[0]), clash.err[0]);
+  assertEquals(Array.from(Deno.readDirSync(dir), (e) => e.name), ["p-1.png"]);
+  await Deno.remove(`${dir}/p-1.png`);
+
+  const fresh = `${dir}/fresh/a/b`;
+  for (
+    const args of [
+      ["--class", "Zz"],
+      ["--gif", `${dir}/x.txt`],
+      ["--steps", "999"],
+      ["--class", "1", "--gif", `${dir}/missing/x.gif`],
+    ]
+  ) {
+    const { code, err } = await cli(...args, "--out", fresh);
+    assertEquals([code, err.length], [1, 1], `${args.join(" ")}: ${err.join("\n")}`);
+    assertEquals(Array.from(Deno.readDirSync(dir)).length, 0, args.join(" "));
+  }
+  // --out naming something that is not a folder (nor a .png): one clear line.
+  await Deno.writeTextFile(`${dir}/notes.txt`, "keep");
+  for (const out of [`${dir}/notes.txt`, "/dev/null"]) {
+    const { code, err } = await cli("--class", "1", "--out", out);
+    assertEquals([code, err], [1, [`error: cannot write to ${out}: exists and is not a folder`]]);
+  }
+  assertEquals(await Deno.readTextFile(`${dir}/notes.txt`), "keep");
+  const made = await cli("--class", "1", "--count", "2", "--seed", "1", "--out", fresh);
+  assertEquals(made.code, 0, made.err.join("\n"));
+  assertEquals(made.out.length, 3);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("CLI generate: --batch bounds the rows per forward and leaves the images unchanged", async () => {
+  const dir = await Deno.makeTempDir();
+  const run = async (batch: string) => {
+    const out = `${dir}/b${batch}`;
+    const { code, err } = await cli(
+      "--class",
+      "1,2,3,4,5",
+      "--seed",
+      "8",
+      "--batch",
+      batch,
+      "--out",
+      out,
+    );
+    assertEquals(code, 0, err.join("\n"));
+    return Array.from(Deno.readDirSync(out), (e) => e.name).sort().map((name) =>
+      Deno.readFileSync(`${out}/${name}`)
+    );
+  };
+  assertEquals(await run("2"), await run("5"));
+  // The library caps each forward at the batch (twice that with guidance).
+  const rows: number[] = [];
+  const counting = {
+    ...model,
+    transformer: {
+      selectsPositions: model.transformer.selectsPositions,
+      run: (input: Parameters<typeof model.transformer.run>[0]) => {
+        rows.push(input.batch);
+        return model.transformer.run(input);
+      },
+    },
+  };
+  const result = await generate({ model: counting, classes: [1, 2, 3, 4, 5], batch: 2 });
+  assertEquals(result.images.length, 5);
+  assertEquals(Math.max(...rows), 4);
+  // Previews of every batch are tiled into the same GIF frames as one batch would give.
+  const gif = (batch: number) =>
+    generate({ model, classes: [1, 2, 3], batch, previewEvery: 4, settings: { seed: 2 } });
+  assertEquals((await gif(1)).gif, (await gif(3)).gif);
+  const huge = await cli(
+    "--class",
+    Array.from({ length: 17 }, (_, i) => i % 10).join(","),
+    "--count",
+    "64",
+  );
+  assertEquals(huge.err, [
+    "error: at most 1024 images per run, asked for 1088 (classes × --count)",
+  ]);
+  assertEquals((await cli("--batch", "0")).err, [
+    "error: --batch must be an integer from 1 to 64, got '0'",
+  ]);
+  await Deno.remove(dir, { recursive: true });
+});
+
 Deno.test("deno task generate runs as the README says (a real process, real permissions)", async () => {
   const dir = await Deno.makeTempDir();
   const run = (seed: string, file: string) =>

@@ -111,7 +111,6 @@ export async function analyzeCommand(args: string[]): Promise<void> {
       : { classes: Array.from({ length: n }, (_, i) => fixed ?? (first + i) % names.length) };
   const { steps, seed } = modelSettings(manifest, base);
   const out = values.out ?? "analysis";
-  await Deno.mkdir(out, { recursive: true });
 
   // Intermediate decodes at a few steps, for the first `show` samples (paper Fig. 10).
   const snapshotSteps = [...new Set([1, steps / 8, steps / 4, steps / 2, steps].map(Math.ceil))];
@@ -224,7 +223,8 @@ export async function analyzeCommand(args: string[]): Promise<void> {
     ),
   );
 
-  await writeAtomically(files);
+  // Creates --out only now, so a failed run leaves no folder behind.
+  await writeAtomically(files, out);
   if (!hasFont) {
     console.error("warning: no font found; PNG figures have no text (install fonts-dejavu-core)");
   }

@@ -25,6 +25,11 @@ import {
   SAMPLER_OPTIONS,
 } from "./options.ts";
 
+/** Images sampled at once unless --batch says otherwise: memory follows it, not the total. */
+const DEFAULT_BATCH = 16;
+/** Most images one run writes (classes × --count): each stays in memory as a PNG. */
+const MAX_IMAGES = 1024;
+
 const GENERATE_OPTIONS = {
   class: {
     type: "string",
@@ -35,6 +40,11 @@ const GENERATE_OPTIONS = {
   prompt: { type: "string", multiple: true, arg: "TEXT", help: "text models: the prompt" },
   "negative-prompt": { type: "string", arg: "TEXT", help: "text models: what to steer away from" },
   count: { type: "string", arg: "K", help: "images per class or prompt, 1 to 64 (default 1)" },
+  batch: {
+    type: "string",
+    arg: "N",
+    help: `images sampled at once, 1 to 64 (default ${DEFAULT_BATCH}); memory follows it`,
+  },
   ...SAMPLER_OPTIONS,
   out: { type: "string", arg: "PATH", help: "a .png file, or a folder (default: out/)" },
   gif: { type: "string", arg: "FILE", help: "also write an animated GIF of the steps" },
@@ -93,33 +103,42 @@ export async function generateCommand(args: string[]): Promise<void> {
   const settings = cliSettings(values);
   settings.seed ??= Math.floor(Math.random() * 2 ** 31); // printed below, so any run can be repeated
   const count = values.count === undefined ? 1 : integerOption("count", values.count, 1, 64);
+  const batch = values.batch === undefined
+    ? DEFAULT_BATCH
+    : integerOption("batch", values.batch, 1, 64);
+  if (values.gif !== undefined && extname(values.gif).toLowerCase() !== ".gif") {
+    throw new Error(`--gif must name a .gif file, got '${values.gif}'`);
+  }
   const model = await loadModel(values.model ?? DEFAULT_MODEL_DIR, await loadOptions(values));
   const name = model.manifest.name;
   const condition = cliCondition(values, model.manifest, count);
   checkCondition(model.manifest, condition);
   const images = "classes" in condition ? condition.classes.length : condition.prompts.length;
+  if (images > MAX_IMAGES) {
+    throw new Error(
+      `at most ${MAX_IMAGES} images per run, asked for ${images} (classes × --count)`,
+    );
+  }
   const out = values.out ?? "out";
-  if (extname(out).toLowerCase() !== ".png") await Deno.mkdir(out, { recursive: true });
+  // A folder --out is created (with its parents) only when the images are written.
+  const folder = extname(out).toLowerCase() === ".png" ? undefined : out;
   const { scheduler } = modelSettings(model.manifest, settings, images);
   const paths = outputPaths(out, `${name}-${scheduler}-seed${settings.seed}`, images);
-  if (values.gif !== undefined && extname(values.gif).toLowerCase() !== ".gif") {
-    throw new Error(`--gif must name a .gif file, got '${values.gif}'`);
-  }
-  await assertWritable(
-    [...paths.images, ...(paths.grid ? [paths.grid] : []), values.gif ?? []].flat(),
-  );
+  const outputs = [...paths.images, ...(paths.grid ? [paths.grid] : []), values.gif ?? []].flat();
+  await assertWritable(outputs, folder);
 
   const result = await generate({
     model,
     ...condition,
     settings,
+    batch,
     onStep: values.quiet ? undefined : progressBar(`${name} ${scheduler}`),
     previewEvery: values.gif === undefined ? 0 : 1,
   });
   const files: OutputFile[] = result.images.map((bytes, i) => ({ path: paths.images[i], bytes }));
   if (paths.grid && result.grid) files.push({ path: paths.grid, bytes: result.grid });
   if (values.gif !== undefined && result.gif) files.push({ path: values.gif, bytes: result.gif });
-  await writeAtomically(files);
+  await writeAtomically(files, folder);
   const { seed, steps } = result.settings;
   if (!values.quiet) {
     console.error(

@@ -7,10 +7,11 @@ import { loadBackend } from "../src/backend/mod.ts";
 import { decodePng } from "../src/image.ts";
 import { loadModel, type TextManifest } from "../src/model.ts";
 import { assert, assertEquals } from "./assert.ts";
-import { hasTorch, python } from "./python.ts";
+import { needing } from "./needs.ts";
+import { python, torchMissing } from "./python.ts";
 import { assertModelMatchesReference, assertSelectedLogitsMatch } from "./reference.ts";
 
-const ready = await hasTorch("aMused converter tests");
+const noTorch = await torchMissing();
 
 /** Builds a random pipeline and converts it; returns the folder. */
 async function convertRandom(work: string, layout: number, extra: string[] = []) {
@@ -35,11 +36,10 @@ const CASES = [
 ];
 
 for (const { layout, grid, extra } of CASES) {
-  Deno.test({
+  Deno.test(needing(noTorch, {
     name: `aMused convert: ${layout} layout${
       extra.length ? " (fp16)" : ""
     } → ORT matches PyTorch, generates twice alike`,
-    ignore: !ready,
     async fn() {
       const work = await Deno.makeTempDir();
       try {
@@ -69,12 +69,11 @@ for (const { layout, grid, extra } of CASES) {
         await Deno.remove(work, { recursive: true });
       }
     },
-  });
+  }));
 }
 
-Deno.test({
+Deno.test(needing(noTorch, {
   name: "aMused convert: a missing or corrupt pipeline file is one line naming it",
-  ignore: !ready,
   async fn() {
     const work = await Deno.makeTempDir();
     try {
@@ -105,11 +104,10 @@ Deno.test({
       await Deno.remove(work, { recursive: true });
     }
   },
-});
+}));
 
-Deno.test({
+Deno.test(needing(noTorch, {
   name: "aMused: a transformer with its weights in NAME.onnx.data loads on both backends",
-  ignore: !ready,
   async fn() {
     // Exports over 2 GB (the full aMused transformers) keep their weights beside the graph.
     const work = await Deno.makeTempDir();
@@ -141,14 +139,13 @@ onnx.save_model(model, path, save_as_external_data=True, all_tensors_to_one_file
       await Deno.remove(work, { recursive: true });
     }
   },
-});
+}));
 
-Deno.test({
+Deno.test(needing(noTorch, {
   name: "aMused converter's Python self-checks (safetensors, CLIP ids, references, bad pipelines)",
-  ignore: !ready,
   async fn() {
     const checked = await python(["scripts/convert/amused_check.py"]);
     assertEquals(checked.code, 0, checked.stderr);
     assert(/^OK/m.test(checked.stderr), checked.stderr);
   },
-});
+}));

@@ -3,7 +3,8 @@ import { loadBackend } from "../src/backend/mod.ts";
 import { sgemmRate, stats, timeGeneration, transformerFlops } from "../src/bench.ts";
 import { loadModel } from "../src/model.ts";
 import { assert, assertEquals } from "./assert.ts";
-import { convertRandom, hasTorch } from "./python.ts";
+import { needing } from "./needs.ts";
+import { convertRandom, torchMissing } from "./python.ts";
 
 const STANDIN = new URL("../models/tiny-random", import.meta.url).pathname;
 
@@ -60,11 +61,10 @@ Deno.test("bench: a manifest's flops must be positive numbers when given", async
   assert(message.includes("field 'flops.transformer' must be a number > 0"), message);
 });
 
-const torchReady = await hasTorch("the bench's PyTorch reference test");
+const noTorch = await torchMissing();
 
-Deno.test({
+Deno.test(needing(noTorch, {
   name: "bench: --torch runs the PyTorch reference on the folder's own checkpoints",
-  ignore: !torchReady,
   async fn() {
     const work = await Deno.makeTempDir();
     try {
@@ -87,11 +87,10 @@ Deno.test({
       await Deno.remove(work, { recursive: true });
     }
   },
-});
+}));
 
-Deno.test({
+Deno.test(needing(noTorch, {
   name: "bench: --family glyphs runs PyTorch on the shipped folder's own weights, checked first",
-  ignore: !torchReady,
   async fn() {
     const glyphs = new URL("../models/glyphs", import.meta.url).pathname;
     const args = ["bench", "--model", glyphs, "--steps", "2", "--runs", "1", "--batch", "1"];
@@ -101,4 +100,4 @@ Deno.test({
     // reference.json: the reference refuses to time it.
     assertEquals(await main([...args, ...reference, "--torch-heads", "8"]), 1);
   },
-});
+}));

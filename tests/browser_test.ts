@@ -1,5 +1,5 @@
 // The web page in a real browser (Debian's Chromium driven by playwright-core). CI installs
-// Chromium; where it is missing the test says so and is skipped.
+// Chromium; where it is missing the test says so and is skipped (fails under CI=true).
 import { Buffer } from "node:buffer";
 import { createApp } from "../routes/app.ts";
 import { nodeBackend } from "../src/backend/onnx-node.ts";
@@ -7,12 +7,13 @@ import type { Page } from "playwright-core";
 import { classNames, DEFAULT_MODEL_DIR, loadModel, type Model } from "../src/model.ts";
 import { GenerationService } from "../src/server/service.ts";
 import { assert, assertEquals } from "./assert.ts";
+import { needing } from "./needs.ts";
 
 const CHROMIUM = Deno.env.get("CHROMIUM") ?? "/usr/bin/chromium";
-const hasChromium = await Deno.stat(CHROMIUM).then(() => true, () => false);
-if (!hasChromium) {
-  console.log(`browser test skipped: no Chromium at ${CHROMIUM} (apt-get install chromium)`);
-}
+const noChromium = await Deno.stat(CHROMIUM).then(
+  () => undefined,
+  () => `no Chromium at ${CHROMIUM} (apt-get install chromium)`,
+);
 /** Where to save screenshots of the page (for the README), when set. */
 const SCREENSHOTS = Deno.env.get("SCREENSHOT_DIR");
 
@@ -70,9 +71,8 @@ async function generateInBrowser(page: Page): Promise<void> {
   assertEquals(await page.textContent("#error"), "");
 }
 
-Deno.test({
+Deno.test(needing(noChromium, {
   name: "browser: the page generates, compares schedulers, shows errors, and runs in the browser",
-  ignore: !hasChromium,
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
@@ -140,11 +140,10 @@ Deno.test({
       if (SCREENSHOTS) await page.screenshot({ path: `${SCREENSHOTS}/page-browser.png` });
     });
   },
-});
+}));
 
-Deno.test({
+Deno.test(needing(noChromium, {
   name: "browser: a text model gets a prompt box; the server's and the page's own runs finish",
-  ignore: !hasChromium,
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
@@ -180,4 +179,4 @@ Deno.test({
       assert((await caption.textContent())!.includes("“a red apple” (in this browser)"));
     });
   },
-});
+}));

@@ -6,10 +6,11 @@ import { loadBackend } from "../src/backend/mod.ts";
 import { decodePng } from "../src/image.ts";
 import { classNames, loadModel } from "../src/model.ts";
 import { assert, assertEquals } from "./assert.ts";
-import { convertRandom, hasTorch, python } from "./python.ts";
+import { needing } from "./needs.ts";
+import { convertRandom, python, torchMissing } from "./python.ts";
 import { assertModelMatchesReference, assertSelectedLogitsMatch } from "./reference.ts";
 
-const ready = await hasTorch("converter tests");
+const noTorch = await torchMissing();
 
 const CASES = [
   { family: "v2", grid: 16, size: 256 },
@@ -19,9 +20,8 @@ const CASES = [
 ];
 
 for (const { family, grid, size } of CASES) {
-  Deno.test({
+  Deno.test(needing(noTorch, {
     name: `convert: ${family} ${grid}×${grid} → folder that matches PyTorch in ORT and generates`,
-    ignore: !ready,
     async fn() {
       const work = await Deno.makeTempDir();
       try {
@@ -46,12 +46,11 @@ for (const { family, grid, size } of CASES) {
         await Deno.remove(work, { recursive: true });
       }
     },
-  });
+  }));
 }
 
-Deno.test({
+Deno.test(needing(noTorch, {
   name: "convert: mismatched or missing checkpoints fail with one line naming the file",
-  ignore: !ready,
   async fn() {
     const work = await Deno.makeTempDir();
     try {
@@ -104,15 +103,14 @@ Deno.test({
       await Deno.remove(work, { recursive: true });
     }
   },
-});
+}));
 
-Deno.test({
+Deno.test(needing(noTorch, {
   name:
     "convert: the official text transformer's port self-checks (config from shapes, rows independent, exports)",
-  ignore: !ready,
   async fn() {
     const checked = await python(["scripts/convert/halton_txt.py"]);
     assertEquals(checked.code, 0, checked.stderr);
     assert(/^OK$/m.test(checked.stdout), checked.stdout);
   },
-});
+}));

@@ -1,10 +1,11 @@
 // scripts/positions.py run on folders by hand: idempotent on a folder that has the input,
 // a clear refusal where the head mixes positions, one line for a file that is not a model.
 import { assert, assertEquals } from "./assert.ts";
-import { hasTorch, python } from "./python.ts";
+import { needing } from "./needs.ts";
+import { python, torchMissing } from "./python.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
-const ready = await hasTorch("positions.py tests");
+const noTorch = await torchMissing();
 
 async function copyFolder(from: string, to: string): Promise<void> {
   await Deno.mkdir(to, { recursive: true });
@@ -18,9 +19,8 @@ async function run(folder: string): Promise<{ code: number; stdout: string; stde
   return { code, stdout: stdout.trim(), stderr: stderr.trim() };
 }
 
-Deno.test({
+Deno.test(needing(noTorch, {
   name: "positions.py: idempotent, refuses a patch head with its reason, one line for a non-model",
-  ignore: !ready,
   async fn() {
     const work = await Deno.makeTempDir();
     try {
@@ -49,4 +49,4 @@ Deno.test({
       await Deno.remove(work, { recursive: true });
     }
   },
-});
+}));

@@ -14,7 +14,7 @@ const ROOT = new URL("..", import.meta.url).pathname;
 export async function python(
   args: string[],
 ): Promise<{ code: number; stdout: string; stderr: string }> {
-  const result = await new Deno.Command("/usr/bin/python3", { args, cwd: ROOT }).output()
+  const result = await new Deno.Command(PYTHON, { args, cwd: ROOT }).output()
     .catch(() => ({
       code: 127,
       stdout: new Uint8Array(),
@@ -24,16 +24,22 @@ export async function python(
   return { code: result.code, stdout: text(result.stdout), stderr: text(result.stderr) };
 }
 
-/** True when torch and onnx import; otherwise says which tests skip and why. */
-export async function hasTorch(what: string): Promise<boolean> {
-  const ready = (await python(["-c", "import torch, onnx"])).code === 0;
-  if (!ready) {
-    console.log(
-      `${what} skipped: /usr/bin/python3 lacks torch or onnx ` +
-        "(apt-get install -y python3-torch python3-onnx python3-numpy)",
-    );
+/** The interpreter the scripts name in their shebang and the tests run. */
+export const PYTHON = "/usr/bin/python3";
+
+const INSTALL = "apt-get install -y python3-torch python3-onnx python3-numpy";
+
+/**
+ * Why the PyTorch tests cannot run here ("python3 missing", or torch or onnx missing from
+ * it), or undefined when they can. Probes the same interpreter the scripts use.
+ */
+export async function torchMissing(): Promise<string | undefined> {
+  if (!(await Deno.stat(PYTHON).then((info) => info.isFile, () => false))) {
+    return `python3 missing: no ${PYTHON} (${INSTALL})`;
   }
-  return ready;
+  const probe = await python(["-c", "import torch, onnx"]);
+  if (probe.code === 0) return undefined;
+  return `${PYTHON} lacks torch or onnx: ${probe.stderr.trim().split("\n").at(-1)} (${INSTALL})`;
 }
 
 /**

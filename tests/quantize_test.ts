@@ -5,14 +5,14 @@ import { loadBackend } from "../src/backend/mod.ts";
 import { loadModel } from "../src/model.ts";
 import { compareWithReference } from "../src/reference.ts";
 import { assert, assertEquals } from "./assert.ts";
-import { hasTorch, python } from "./python.ts";
+import { needing } from "./needs.ts";
+import { python, torchMissing } from "./python.ts";
 
 const STANDIN = new URL("../models/tiny-random", import.meta.url).pathname;
-const ready = await hasTorch("int8 variant tests");
+const noTorch = await torchMissing();
 
-Deno.test({
+Deno.test(needing(noTorch, {
   name: "quantize: the int8 variant loads, stays close to float32, selects positions, generates",
-  ignore: !ready,
   async fn() {
     const work = await Deno.makeTempDir();
     try {
@@ -38,4 +38,4 @@ Deno.test({
       await Deno.remove(work, { recursive: true });
     }
   },
-});
+}));

@@ -44,8 +44,10 @@ Deno.test("eval: Halton images are mostly read as their class (reduced sample co
   });
   assertEquals([report.scheduler, report.steps, report.samples], ["halton", 16, 62]);
   assert(report.accuracy >= 0.6, `accuracy ${report.accuracy} (chance is 1/62)`);
-  assert(Number.isFinite(report.frechet) && report.frechet > 0);
-  assert(report.frechetRealFloor < report.frechet * 2);
+  // Generated glyphs lie further from real fonts than two sets of real fonts from each other,
+  // but within a few times that floor (16 steps scored 65 against a floor of 26).
+  const { frechet, frechetRealFloor: floor } = report;
+  assert(floor > 0 && floor < frechet && frechet < 4 * floor, `Fréchet ${frechet}, floor ${floor}`);
 });
 
 Deno.test("deno task eval --json prints one JSON object with the report's fields", async () => {

@@ -1,5 +1,5 @@
 import { Limiter, QueueFullError } from "../src/server/limiter.ts";
-import { assert, assertEquals, assertRejects, assertThrows } from "./assert.ts";
+import { assertEquals, assertRejects, assertThrows } from "./assert.ts";
 
 Deno.test("limiter: runs up to its concurrency, queues in order, refuses beyond the queue", async () => {
   const limiter = new Limiter(2, 2);
@@ -32,6 +32,11 @@ Deno.test("limiter: a waiter that aborts leaves the queue and never gets the slo
   (await next)();
   assertEquals(limiter.inFlight, 0);
   assertThrows(() => limiter.acquire(AbortSignal.abort()));
-  assert(new Limiter(1, 0));
+  // No queue: the slot is taken at once, the next caller is refused at once.
+  const unqueued = new Limiter(1, 0);
+  const only = await unqueued.acquire();
+  assertThrows(() => unqueued.acquire(), QueueFullError);
+  only();
+  (await unqueued.acquire())();
   assertThrows(() => new Limiter(0, 1), RangeError);
 });

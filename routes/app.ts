@@ -5,7 +5,9 @@
  * @module
  */
 
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
+import { HTTPException } from "hono/http-exception";
+import { bearerAuth } from "hono/bearer-auth";
 import { bodyLimit } from "hono/body-limit";
 import { matchedRoutes } from "hono/route";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
@@ -22,6 +24,28 @@ import { pageRoutes } from "./page.ts";
 export interface AppOptions {
   /** Largest request body in bytes (default 16 KiB: a generation request is ~200 bytes). */
   maxBodyBytes?: number;
+  /**
+   * When set, `/v1/*` and `/metrics` need `Authorization: Bearer <apiKey>` (compared in
+   * constant time); `/health`, `/ready`, the page and `/openapi.json` stay open.
+   */
+  apiKey?: string;
+}
+
+/** Hono's bearer-auth, answering every refusal with 401 and a JSON error. */
+function requireKey(apiKey: string) {
+  // What a client can send in the header at all (RFC 6750's token68).
+  if (!/^[A-Za-z0-9._~+/-]+=*$/.test(apiKey)) {
+    throw new RangeError("the API key must be letters, digits and . _ ~ + / - (then any =)");
+  }
+  const refuse = (error: string) => ({
+    message: (c: Context) => c.json({ error, field: "authorization" }, 401),
+  });
+  return bearerAuth({
+    token: apiKey,
+    noAuthenticationHeader: refuse("this server needs an API key: Authorization: Bearer <key>"),
+    invalidAuthenticationHeader: refuse("the Authorization header must be 'Bearer <key>'"),
+    invalidToken: refuse("wrong API key"),
+  });
 }
 
 /**
@@ -42,6 +66,10 @@ export function createApp(service: GenerationService, options: AppOptions = {}):
     const handler = matchedRoutes(c).findLast((route) => route.method !== "ALL");
     service.metrics.countRequest(handler?.path ?? "unmatched", c.res.status);
   });
+  if (options.apiKey !== undefined) {
+    app.use("/v1/*", requireKey(options.apiKey));
+    app.use("/metrics", requireKey(options.apiKey));
+  }
   app.use(
     "/v1/*",
     bodyLimit({
@@ -58,6 +86,7 @@ export function createApp(service: GenerationService, options: AppOptions = {}):
   app.route("/", pageRoutes());
   app.notFound((c) => c.json({ error: `no route for ${c.req.method} ${c.req.path}` }, 404));
   app.onError((error, c) => {
+    if (error instanceof HTTPException) return error.getResponse();
     if (error instanceof HttpError) {
       const body = error.field
         ? { error: error.message, field: error.field }

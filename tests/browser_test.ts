@@ -21,6 +21,7 @@ const SCREENSHOTS = Deno.env.get("SCREENSHOT_DIR");
 async function withPage(
   models: Model[],
   use: (page: Page, url: string) => Promise<void>,
+  apiKey?: string,
 ): Promise<void> {
   const { chromium } = await import("playwright-core");
   // The in-browser option needs the sampler bundle, as `deno task serve` builds it.
@@ -29,7 +30,7 @@ async function withPage(
     cwd: new URL("..", import.meta.url).pathname,
   }).output();
   assertEquals(build.code, 0, new TextDecoder().decode(build.stderr));
-  const app = createApp(new GenerationService(models));
+  const app = createApp(new GenerationService(models), { apiKey });
   const server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen() {} }, app.fetch);
   const url = `http://127.0.0.1:${server.addr.port}/`;
   const browser = await chromium.launch({
@@ -178,5 +179,28 @@ Deno.test(needing(noChromium, {
       const caption = page.locator("figure[data-where=browser] figcaption");
       assert((await caption.textContent())!.includes("“a red apple” (in this browser)"));
     });
+  },
+}));
+
+Deno.test(needing(noChromium, {
+  name: "browser: a server with an API key makes the page ask for it, then generate with it",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const model = await loadModel(DEFAULT_MODEL_DIR, { backend: nodeBackend });
+    await withPage([model], async (page) => {
+      await page.waitForSelector("#key-field:not([hidden])");
+      assert((await page.textContent("#error"))!.includes("needs an API key"));
+      await page.fill("#api-key", "wrong");
+      await page.dispatchEvent("#api-key", "change");
+      await page.waitForFunction(`document.getElementById("error").textContent.includes("wrong")`);
+      await page.fill("#api-key", "s3cret");
+      await page.dispatchEvent("#api-key", "change");
+      await page.waitForSelector("#class option", { state: "attached" });
+      await page.click("#generate");
+      await page.locator("figure.result[data-done=true]").first().waitFor({ timeout: 60_000 });
+      // The in-browser mode downloads the model files through the same key.
+      await generateInBrowser(page);
+    }, "s3cret");
   },
 }));

@@ -31,10 +31,13 @@ Deno.test("serve: SIGTERM stops accepting, finishes the running generation, exit
     headers: { "content-type": "application/json" },
     body: JSON.stringify({ class: 1, seed: 3, steps: 256, count: 4 }),
   });
-  // Wait until the generation has started, then ask the server to stop.
+  // Wait (30 s at most) until the generation has started, then ask the server to stop.
+  const deadline = Date.now() + 30_000;
   for (;;) {
     const metrics = await (await fetch(`${server.url}metrics`)).text();
     if (metrics.includes("maskgit_in_flight 1")) break;
+    assert(Date.now() < deadline, "the generation did not start within 30 s");
+    await new Promise((resolve) => setTimeout(resolve, 20));
   }
   server.process.kill("SIGTERM");
   const response = await running;
@@ -81,6 +84,16 @@ Deno.test("serve: bad options are refused before anything loads", async () => {
     const result = await deno(["run", ...PERMISSIONS, "main.ts", "serve", ...args]).output();
     assertEquals(result.code, 1);
     assert(new TextDecoder().decode(result.stderr).includes(message), message);
+  }
+});
+
+Deno.test("serve: listening beyond loopback without an API key prints a warning", async () => {
+  for (const [extra, warned] of [[[], true], [["--api-key", "k"], false]] as const) {
+    const server = await startServer(["--host", "0.0.0.0", ...extra]);
+    server.process.kill("SIGTERM");
+    await server.process.status;
+    const log = await server.log();
+    assertEquals(log.includes("warning: listening on 0.0.0.0 without --api-key"), warned, log);
   }
 });
 

@@ -7,7 +7,7 @@ import { apiName, KNOBS } from "../src/knobs.ts";
 import { classNames, loadModel, type Model } from "../src/model.ts";
 import { Rng } from "../src/rng.ts";
 import { GenerationService, type ServiceLimits } from "../src/server/service.ts";
-import { assert, assertEquals } from "./assert.ts";
+import { assert, assertEquals, assertThrows } from "./assert.ts";
 
 const STANDIN = new URL("../models/tiny-random", import.meta.url).pathname;
 const model = await loadModel(STANDIN, { backend: nodeBackend, threads: 1 });
@@ -425,6 +425,34 @@ Deno.test("server: ready answers 503 while draining", async () => {
   service.draining = true;
   assertEquals((await app.request("/ready")).status, 503);
   assertEquals((await app.request("/health")).status, 200);
+});
+
+Deno.test("server: with an API key, /v1/* and /metrics need it; health, ready, page stay open", async () => {
+  const keyed = createApp(new GenerationService([model], { concurrency: 1 }), { apiKey: "s3cret" });
+  const get = (path: string, authorization?: string) =>
+    keyed.request(path, { headers: authorization ? { authorization } : {} });
+  for (const path of ["/health", "/ready", "/", "/page.js", "/openapi.json"]) {
+    assertEquals((await get(path)).status, 200, path);
+  }
+  for (const path of ["/v1/models", "/metrics"]) {
+    for (const header of [undefined, "Bearer wrong", "Basic s3cret", "Bearer "]) {
+      const response = await get(path, header);
+      assertEquals(response.status, 401, `${path} ${header}`);
+      assertEquals(response.headers.get("content-type"), "application/json");
+      assertEquals((await response.json()).field, "authorization");
+    }
+    assertEquals((await get(path, "Bearer s3cret")).status, 200, path);
+  }
+  const generated = await keyed.request("/v1/generate", {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: "Bearer s3cret" },
+    body: JSON.stringify({ class: 1, steps: 2 }),
+  });
+  assertEquals(generated.status, 200);
+  await generated.arrayBuffer();
+  // Without a key everything stays open, as before.
+  assertEquals((await app.request("/v1/models")).status, 200);
+  assertThrows(() => createApp(service, { apiKey: "two words" }), /API key must be/);
 });
 
 Deno.test("server: two model folders with one name are refused", () => {

@@ -4,6 +4,20 @@
 const $ = (id) => document.getElementById(id);
 let models = [];
 
+// A server started with --api-key refuses /v1/* without it: the page asks for the key once
+// (kept for this tab) and adds it to every request to this server, the in-browser mode's
+// model downloads included.
+const KEY = "maskgit-api-key";
+const plainFetch = globalThis.fetch;
+globalThis.fetch = (input, init = {}) => {
+  const key = sessionStorage.getItem(KEY);
+  const url = new URL(input instanceof Request ? input.url : input, location.href);
+  if (!key || url.origin !== location.origin) return plainFetch(input, init);
+  const headers = new Headers(init.headers ?? (input instanceof Request ? input.headers : {}));
+  headers.set("authorization", `Bearer ${key}`);
+  return plainFetch(input, { ...init, headers });
+};
+
 function showError(message) {
   $("error").textContent = message;
 }
@@ -222,10 +236,28 @@ $("compare").addEventListener("click", () => {
 
 $("model").addEventListener("change", fillModel);
 
-try {
-  ({ models } = await (await fetch("/v1/models")).json());
-  $("model").replaceChildren(...models.map((m) => new Option(m.name, m.name)));
-  fillModel();
-} catch (error) {
-  showError(`cannot list the models: ${error.message}`);
+/** Lists the models; a 401 shows the key field instead. */
+async function listModels() {
+  try {
+    const response = await fetch("/v1/models");
+    if (response.status === 401) {
+      $("key-field").hidden = false;
+      $("api-key").focus();
+      const { error } = await response.json();
+      return showError(`${error}: enter it above`);
+    }
+    ({ models } = await response.json());
+    showError("");
+    $("model").replaceChildren(...models.map((m) => new Option(m.name, m.name)));
+    fillModel();
+  } catch (error) {
+    showError(`cannot list the models: ${error.message}`);
+  }
 }
+
+$("api-key").addEventListener("change", () => {
+  sessionStorage.setItem(KEY, $("api-key").value.trim());
+  listModels();
+});
+
+await listModels();

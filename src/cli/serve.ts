@@ -32,10 +32,18 @@ const SERVE_OPTIONS = {
   },
   timeout: { type: "string", arg: "S", help: "seconds a request may take (default 120)" },
   "max-count": { type: "string", arg: "N", help: "most images per request (default 16)" },
+  "api-key": {
+    type: "string",
+    arg: "KEY",
+    help: "require 'Authorization: Bearer KEY' on /v1/* and /metrics (or MASKGIT_API_KEY)",
+  },
   backend: SAMPLER_OPTIONS.backend,
   threads: SAMPLER_OPTIONS.threads,
   provider: SAMPLER_OPTIONS.provider,
 } as const satisfies OptionTable;
+
+/** Addresses only this machine can reach. */
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
 
 /** Serves until SIGINT or SIGTERM. */
 export async function serveCommand(args: string[]): Promise<void> {
@@ -56,10 +64,18 @@ export async function serveCommand(args: string[]): Promise<void> {
     timeoutMs: timeout === undefined ? undefined : timeout * 1000,
     maxCount: optional("max-count", 1),
   });
-  const app = createApp(service);
+  const apiKey = values["api-key"] ?? Deno.env.get("MASKGIT_API_KEY");
+  const app = createApp(service, { apiKey });
+  const hostname = values.host ?? "127.0.0.1";
+  if (apiKey === undefined && !LOOPBACK.test(hostname)) {
+    console.error(
+      `warning: listening on ${hostname} without --api-key: anyone who reaches this port ` +
+        "can run generations on this machine",
+    );
+  }
   const server = Deno.serve({
     port,
-    hostname: values.host ?? "127.0.0.1",
+    hostname,
     onListen: ({ hostname, port }) => {
       const names = [...service.models.keys()].join(", ");
       console.error(

@@ -41,3 +41,70 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "edge: under a long generation /health answers, a burst gets 429s, a hang-up cancels",
+  sanitizeResources: false,
+  async fn() {
+    const root = new URL("..", import.meta.url).pathname;
+    const server = await spawnServer(
+      ["serve", "--host", "127.0.0.1", "--port", "0", "--allow-read", "--allow-net", "edge.ts"],
+      root,
+    );
+    const { url } = server;
+    const post = (body: unknown, signal?: AbortSignal) =>
+      fetch(`${url}v1/generate`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body),
+        signal,
+      });
+    const metric = async (name: string) => {
+      const text = await (await fetch(`${url}metrics`)).text();
+      return Number(text.match(new RegExp(`^${name} (\\d+)`, "m"))?.[1]);
+    };
+    const waitFor = async (what: string, ok: () => Promise<boolean>, seconds: number) => {
+      const deadline = Date.now() + seconds * 1000;
+      while (!(await ok())) {
+        const metrics = await (await fetch(`${url}metrics`)).text();
+        assert(Date.now() < deadline, `${what} within ${seconds} s\n${metrics}`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    };
+    try {
+      // Hundreds of WASM forwards: far longer than any single step.
+      const hangUp = new AbortController();
+      const long = post({ class: "K", steps: 256, count: 2 }, hangUp.signal).catch(() => null);
+      await waitFor(
+        "the long generation starts",
+        async () => await metric("maskgit_in_flight") === 1,
+        60,
+      );
+      const started = performance.now();
+      assertEquals((await fetch(`${url}health`)).status, 200);
+      const latency = performance.now() - started;
+      assert(latency < 3000, `/health took ${latency.toFixed(0)} ms during a generation`);
+      // One running, four queued (the edge's limits): the rest of a burst of 8 is refused.
+      const burst = Array.from({ length: 8 }, () => post({ class: "A", steps: 2 }));
+      await waitFor("the queue fills", async () => await metric("maskgit_queue_depth") === 4, 30);
+      hangUp.abort();
+      await long;
+      await waitFor(
+        "the hung-up generation is cancelled",
+        async () => await metric("maskgit_generations_cancelled_total") === 1,
+        30,
+      );
+      const statuses = await Promise.all(burst.map(async (r) => {
+        const response = await r;
+        await response.arrayBuffer();
+        return response.status;
+      }));
+      assertEquals(statuses.filter((s) => s === 429).length, 4, String(statuses));
+      assertEquals(statuses.filter((s) => s === 200).length, 4, String(statuses));
+    } finally {
+      server.process.kill("SIGTERM");
+      await server.process.status;
+      await server.log();
+    }
+  },
+});

@@ -64,6 +64,33 @@ export interface SubmitOptions {
 const MODEL_NAME = /^[A-Za-z0-9._-]{1,64}$/;
 const REQUEST_FIELDS = ["model", "class", "prompt", "negative_prompt", "count", "preview_every"];
 
+/**
+ * Between steps, gives the event loop a turn unless the last step already did. A forward on
+ * the WASM backend runs on this thread, so one generation used to hold the loop to its end
+ * (/health, 429s and hang-ups waited for it); a native forward awaits ONNX Runtime's own
+ * threads, the loop turns meanwhile, and waiting again would only slow it down. A timer set at
+ * each step has fired by the next one exactly when the loop turned in between. (A
+ * MessageChannel message is no use here: Deno delivers it without polling the network.)
+ */
+function loopTurns(): { step: () => Promise<void>; stop: () => void } {
+  let turned = true;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let turn = Promise.resolve();
+  return {
+    async step() {
+      if (!turned) await turn;
+      turned = false;
+      turn = new Promise((resolve) => {
+        timer = setTimeout(() => {
+          turned = true;
+          resolve();
+        }, 0);
+      });
+    },
+    stop: () => clearTimeout(timer),
+  };
+}
+
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
@@ -177,11 +204,21 @@ export class GenerationService {
     onStep: SubmitOptions["onStep"],
   ): Promise<Generation> {
     let release: (() => void) | undefined;
+    const turns = loopTurns();
     try {
       release = await slot;
       const started = performance.now();
       const { model, condition, count, settings } = request;
-      const result = await generate({ model, ...condition, settings, signal, onStep });
+      const result = await generate({
+        model,
+        ...condition,
+        settings,
+        signal,
+        onStep: async (event) => {
+          await onStep?.(event);
+          await turns.step();
+        },
+      });
       const { grid } = model.manifest;
       this.metrics.observeGeneration((performance.now() - started) / 1000, count * grid * grid);
       return result;
@@ -196,6 +233,7 @@ export class GenerationService {
       }
       throw new HttpError(499, "the client closed the request");
     } finally {
+      turns.stop();
       release?.();
     }
   }

@@ -4,7 +4,7 @@
  *
  * ```sh
  * deno serve --allow-read --allow-net edge.ts                  # models/glyphs, port 8000
- * MASKGIT_MODEL=https://host/models/glyphs deno serve --allow-env --allow-net edge.ts
+ * MASKGIT_MODEL=https://host/models/glyphs deno serve --allow-read --allow-env --allow-net edge.ts
  * ```
  *
  * `MASKGIT_MODEL` names the model folder (a path or an http(s) URL; read only with
@@ -15,6 +15,7 @@
  */
 
 import { createApp } from "./routes/app.ts";
+import { checkThreads } from "./src/backend/onnx.ts";
 import { wasmBackend } from "./src/backend/onnx-wasm.ts";
 import { DEFAULT_MODEL_DIR, loadModel } from "./src/model.ts";
 import { GenerationService } from "./src/server/service.ts";
@@ -26,6 +27,7 @@ function setting(name: string): string | undefined {
 }
 
 const threads = Number(setting("MASKGIT_THREADS") ?? 1);
+checkThreads(threads, "MASKGIT_THREADS"); // a typo must not start 1e6 threads, nor NaN
 const model = await loadModel(setting("MASKGIT_MODEL") ?? DEFAULT_MODEL_DIR, {
   backend: wasmBackend,
   threads,

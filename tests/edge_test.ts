@@ -108,3 +108,19 @@ Deno.test({
     }
   },
 });
+
+Deno.test("edge: a bad MASKGIT_THREADS stops start-up, naming the variable", async () => {
+  const root = new URL("..", import.meta.url).pathname;
+  for (const value of ["1000000", "0", "two"]) {
+    const result = await new Deno.Command(Deno.execPath(), {
+      args: ["serve", "--port", "0", "--allow-read", "--allow-net", "--allow-env", "edge.ts"],
+      cwd: root,
+      env: { MASKGIT_THREADS: value, NO_COLOR: "1" },
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    const stderr = new TextDecoder().decode(result.stderr);
+    assert(result.code !== 0, value);
+    assert(stderr.includes("MASKGIT_THREADS must be an integer from 1 to"), stderr);
+  }
+});

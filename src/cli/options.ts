@@ -15,6 +15,9 @@ import type { LoadOptions } from "../model.ts";
 import { type Knob, KNOBS, knobSettings } from "../knobs.ts";
 import type { SettingsInput } from "../settings.ts";
 
+// Scripts with options outside any command (scripts/results.ts) parse with it too.
+export { parseArgs };
+
 /** One command-line option: how it parses and its line in `--help`. */
 export interface OptionSpec {
   type: "string" | "boolean";

@@ -241,10 +241,11 @@ async function listModels() {
   try {
     const response = await fetch("/v1/models");
     if (response.status === 401) {
-      $("key-field").hidden = false;
-      $("api-key").focus();
       const { error } = await response.json();
-      return showError(`${error}: enter it above`);
+      showError(`${error}: enter it above`);
+      // Shown once the reason is, so whoever sees the field also sees why.
+      $("key-field").hidden = false;
+      return $("api-key").focus();
     }
     ({ models } = await response.json());
     showError("");

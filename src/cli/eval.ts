@@ -1,11 +1,11 @@
 /**
- * `deno task eval`: class accuracy and Fréchet distance of a scheduler's images, read by the
- * model's glyph classifier.
+ * `deno task eval`: top-1/top-5 accuracy and Fréchet distance of a scheduler's images, read
+ * by the model's evaluation classifier (glyph classes, or emoji for their prompts).
  *
  * @module
  */
 
-import { evaluate, loadEvaluator } from "../eval/glyphs.ts";
+import { evaluate, loadEvaluator } from "../eval/evaluator.ts";
 import { DEFAULT_MODEL_DIR, loadModel } from "../model.ts";
 import { cliSettings, integerOption, loadOptions, parseArgs, SAMPLER_OPTIONS } from "./options.ts";
 
@@ -23,13 +23,16 @@ export async function evalCommand(args: string[]): Promise<void> {
   });
   const settings = cliSettings(values);
   settings.seed ??= 0;
-  const samples = values.samples === undefined ? 620 : integerOption("samples", values.samples);
+  const given = values.samples === undefined ? undefined : integerOption("samples", values.samples);
   const batch = values.batch === undefined ? 62 : integerOption("batch", values.batch);
-  if (samples < 2) throw new Error(`--samples must be at least 2, got ${samples}`);
+  if (given !== undefined && given < 2) {
+    throw new Error(`--samples must be at least 2, got ${given}`);
+  }
   if (batch < 1) throw new Error(`--batch must be at least 1, got ${batch}`);
   const options = await loadOptions(values);
   const model = await loadModel(values.model ?? DEFAULT_MODEL_DIR, options);
   const evaluator = await loadEvaluator(model, options);
+  const samples = given ?? evaluator.samples;
   const report = await evaluate({
     model,
     evaluator,
@@ -46,10 +49,12 @@ export async function evalCommand(args: string[]): Promise<void> {
   console.log(
     [
       `${report.scheduler}, ${report.steps} steps, cfg ${report.cfg}, ${report.samples} samples (seed ${report.seed})`,
-      `  class accuracy            ${percent(report.accuracy)}`,
+      `  accuracy (top-1 / top-5)  ${percent(report.accuracy)} / ${percent(report.top5)}`,
+      `  real held-out images      ${percent(report.classifierHeldOutAccuracy)} / ${
+        percent(report.classifierHeldOutTop5)
+      } (the ceiling)`,
       `  Fréchet distance          ${report.frechet.toFixed(2)}`,
       `  real-vs-real floor        ${report.frechetRealFloor.toFixed(2)}`,
-      `  classifier on real fonts  ${percent(report.classifierHeldOutAccuracy)} (held-out fonts)`,
       `  time                      ${report.seconds.toFixed(1)} s`,
     ].join("\n"),
   );

@@ -6,7 +6,7 @@
  */
 
 import { createApp } from "../../routes/app.ts";
-import { DEFAULT_MODEL_DIR, loadModel } from "../model.ts";
+import { loadModel, SHIPPED_MODEL_DIRS } from "../model.ts";
 import { GenerationService } from "../server/service.ts";
 import { integerOption, loadOptions, parseArgs } from "./options.ts";
 
@@ -38,7 +38,7 @@ export async function serveCommand(args: string[]): Promise<void> {
   const timeout = optional("timeout", 1);
   const load = await loadOptions(values);
   const models = [];
-  for (const dir of values.model ?? [DEFAULT_MODEL_DIR]) models.push(await loadModel(dir, load));
+  for (const dir of values.model ?? SHIPPED_MODEL_DIRS) models.push(await loadModel(dir, load));
   const service = new GenerationService(models, {
     concurrency: optional("concurrency", 1),
     queueSize: optional("queue", 0),

@@ -13,7 +13,6 @@ import { decodePng } from "../src/image.ts";
 import { loadModel, SHIPPED_MODEL_DIRS, type TextManifest } from "../src/model.ts";
 import { GenerationService } from "../src/server/service.ts";
 import { assert, assertEquals, assertNotEquals } from "./assert.ts";
-import { python } from "./python.ts";
 import { assertModelMatchesReference } from "./reference.ts";
 
 const EMOJI = new URL("../models/emoji", import.meta.url).pathname;

@@ -13,7 +13,7 @@
 
 import { cliSettings, parseArgs, SAMPLER_OPTIONS } from "../src/cli/options.ts";
 import { nodeBackend } from "../src/backend/onnx-node.ts";
-import { type EvalReport, evaluate, loadEvaluator } from "../src/eval/evaluator.ts";
+import { type EvalReport, evaluate, type Figures, loadEvaluator } from "../src/eval/evaluator.ts";
 import { writeAtomically } from "../src/files.ts";
 import { render } from "../src/generate.ts";
 import { encodePng, tile } from "../src/image.ts";
@@ -96,7 +96,9 @@ for (const steps of stepCounts) {
     console.error(
       `${variant} ${steps} steps: top-1 ${report.accuracy.toFixed(3)}, top-5 ${
         report.top5.toFixed(3)
-      }, Fréchet ${report.frechet.toFixed(2)} (${report.seconds.toFixed(0)} s)`,
+      }, Fréchet ${report.frechet.toFixed(2)}, precision ${report.precision.toFixed(3)}, recall ${
+        report.recall.toFixed(3)
+      }, IS ${report.inceptionScore.toFixed(2)} (${report.seconds.toFixed(0)} s)`,
     );
   }
 }
@@ -123,9 +125,8 @@ await Deno.mkdir(`${out}/images/${name}`, { recursive: true });
 const summary = {
   model: name,
   samples,
-  classifierHeldOutAccuracy: evaluator.heldOutAccuracy,
-  classifierHeldOutTop5: evaluator.heldOutTop5,
-  frechetRealFloor: evaluator.floor,
+  realHeldOut: evaluator.heldOut,
+  realTrainSample: evaluator.trainSample,
   cells,
 };
 await writeAtomically([
@@ -136,17 +137,15 @@ await writeAtomically([
   },
 ]);
 const percent = (x: number) => `${(100 * x).toFixed(1)} %`;
+const columns = (f: Figures) =>
+  [percent(f.accuracy), percent(f.top5), f.frechet.toFixed(2), percent(f.precision)]
+    .concat([percent(f.recall), f.inceptionScore.toFixed(2)]).join(" | ");
 console.log(
   [
-    "| scheduler | steps | top-1 | top-5 | Fréchet ↓ |",
-    "| --- | ---: | ---: | ---: | ---: |",
-    ...cells.map(({ variant, report: r }) =>
-      `| ${variant} | ${r.steps} | ${percent(r.accuracy)} | ${percent(r.top5)} | ${
-        r.frechet.toFixed(2)
-      } |`
-    ),
-    `| real held-out images (ceiling / floor) | – | ${percent(evaluator.heldOutAccuracy)} | ${
-      percent(evaluator.heldOutTop5)
-    } | ${evaluator.floor.toFixed(2)} |`,
+    "| scheduler | steps | top-1 | top-5 | Fréchet ↓ | precision | recall | IS analogue |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ...cells.map(({ variant, report }) => `| ${variant} | ${report.steps} | ${columns(report)} |`),
+    `| real held-out images | – | ${columns(evaluator.heldOut)} |`,
+    `| real training images vs held-out | – | ${columns(evaluator.trainSample)} |`,
   ].join("\n"),
 );

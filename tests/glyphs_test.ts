@@ -28,7 +28,8 @@ Deno.test("ONNX Runtime reproduces the PyTorch outputs recorded at export", asyn
 });
 
 Deno.test("the classifier reads real held-out fonts well, and generated glyphs as asked", async () => {
-  assert(evaluator.heldOutAccuracy >= 0.9, `held-out accuracy ${evaluator.heldOutAccuracy}`);
+  const real = evaluator.heldOut.accuracy;
+  assert(real >= 0.9, `held-out accuracy ${real}`);
   // The README's first command: --class A --seed 1.
   const { pictures } = await render({ model, classes: ["A"], settings: { seed: 1 } });
   const { ranked } = await evaluator.classify(pictures);
@@ -45,9 +46,18 @@ Deno.test("eval: Halton images are mostly read as their class (reduced sample co
   assertEquals([report.scheduler, report.steps, report.samples], ["halton", 16, 62]);
   assert(report.accuracy >= 0.6, `accuracy ${report.accuracy} (chance is 1/62)`);
   assert(report.top5 >= report.accuracy && report.top5 >= 0.9, `top-5 ${report.top5}`);
-  assert(report.classifierHeldOutTop5 >= report.classifierHeldOutAccuracy);
-  assert(Number.isFinite(report.frechet) && report.frechet > 0);
-  assert(report.frechetRealFloor < report.frechet * 2);
+  const { realHeldOut: held, realTrainSample: train } = report;
+  assert(held.top5 >= held.accuracy);
+  // Real training fonts are nearer the held-out fonts than 62 generated glyphs are.
+  assert(train.frechet < report.frechet, `floor ${train.frechet}, generated ${report.frechet}`);
+  // Every real held-out glyph lies in its own set's manifold; other sets only partly.
+  assertEquals([held.precision, held.recall], [1, 1]);
+  for (const x of [report.precision, report.recall, train.precision, train.recall]) {
+    assert(x > 0.3 && x <= 1, `precision/recall ${x}`);
+  }
+  // 62 classes read evenly and fairly confidently (the classifier learnt with label smoothing).
+  const scores = `IS ${held.inceptionScore} real, ${report.inceptionScore} generated`;
+  assert(held.inceptionScore > 30 && report.inceptionScore > 20, scores);
 });
 
 Deno.test("deno task eval --json prints one JSON object with the report's fields", async () => {
@@ -80,7 +90,11 @@ Deno.test("deno task eval --json prints one JSON object with the report's fields
       "samples",
       "scheduler",
       "steps",
-      "frechetRealFloor",
+      "precision",
+      "recall",
+      "inceptionScore",
+      "realHeldOut",
+      "realTrainSample",
     ]
   ) {
     assert(key in report, key);

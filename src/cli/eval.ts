@@ -5,7 +5,7 @@
  * @module
  */
 
-import { evaluate, loadEvaluator } from "../eval/evaluator.ts";
+import { evaluate, type Figures, loadEvaluator } from "../eval/evaluator.ts";
 import { DEFAULT_MODEL_DIR, loadModel } from "../model.ts";
 import { cliSettings, integerOption, loadOptions, parseArgs, SAMPLER_OPTIONS } from "./options.ts";
 
@@ -46,16 +46,24 @@ export async function evalCommand(args: string[]): Promise<void> {
     return;
   }
   const percent = (x: number) => `${(100 * x).toFixed(1)}%`;
+  const { realHeldOut: held, realTrainSample: train } = report;
+  const row = (name: string, f: (x: Figures) => string) =>
+    `  ${name.padEnd(16)}${f(report).padStart(11)}${f(held).padStart(15)}${f(train).padStart(15)}`;
   console.log(
     [
       `${report.scheduler}, ${report.steps} steps, cfg ${report.cfg}, ${report.samples} samples (seed ${report.seed})`,
-      `  accuracy (top-1 / top-5)  ${percent(report.accuracy)} / ${percent(report.top5)}`,
-      `  real held-out images      ${percent(report.classifierHeldOutAccuracy)} / ${
-        percent(report.classifierHeldOutTop5)
-      } (the ceiling)`,
-      `  Fréchet distance          ${report.frechet.toFixed(2)}`,
-      `  real-vs-real floor        ${report.frechetRealFloor.toFixed(2)}`,
-      `  time                      ${report.seconds.toFixed(1)} s`,
+      `  ${"".padEnd(16)}${"generated".padStart(11)}${"real held-out".padStart(15)}${
+        "real training".padStart(15)
+      }`,
+      row("top-1 accuracy", (x) => percent(x.accuracy)),
+      row("top-5 accuracy", (x) => percent(x.top5)),
+      row("Fréchet ↓", (x) => x.frechet.toFixed(2)),
+      row("precision", (x) => percent(x.precision)),
+      row("recall", (x) => percent(x.recall)),
+      row("IS analogue", (x) => x.inceptionScore.toFixed(2)),
+      `  time ${
+        report.seconds.toFixed(1)
+      } s; real held-out: the accuracy ceiling; real training vs held-out: the Fréchet floor`,
     ].join("\n"),
   );
 }

@@ -24,19 +24,36 @@ import { classNames, type LoadOptions, type Model, openSession } from "../model.
 import { ModelError } from "../model_error.ts";
 import type { StepEvent } from "../sampler.ts";
 import type { SamplerSettings, SettingsInput } from "../settings.ts";
-import { frechetDistance, type Moments, moments } from "./frechet.ts";
+import { frechetDistance, moments } from "./frechet.ts";
+import { inceptionScore, precisionRecall, softmaxRows } from "./manifold.ts";
 
 const SIDE = 64;
 /** The k of the top-k accuracy reported beside top-1. */
 export const TOP_K = 5;
 
-/** Classified images: the classes ranked highest and penultimate features per image. */
+/** Classified images: the classes ranked highest, probabilities and penultimate features. */
 export interface Reading {
   /** Flat [B, TOP_K]: per image, the TOP_K most likely classes, most likely first. */
   ranked: Int32Array;
+  /** Flat [B, classes]: the classifier's softmax. */
+  probabilities: Float64Array;
   /** Flat [B, dim]. */
   features: Float32Array;
   dim: number;
+}
+
+/** The figures of one set of images against the real held-out images. */
+export interface Figures {
+  /** Share read as the class asked for (top-1), and with it among the five most likely. */
+  accuracy: number;
+  top5: number;
+  /** Fréchet distance of the classifier's features to the held-out images' (lower is better). */
+  frechet: number;
+  /** Kynkäänniemi et al.'s precision and recall (k = 3) against the held-out images. */
+  precision: number;
+  recall: number;
+  /** exp(E KL(p(y|x) ‖ p(y))) on the classifier's probabilities (higher is better). */
+  inceptionScore: number;
 }
 
 /** The classifier and the real image sets of a model's `eval/` folder. */
@@ -48,13 +65,12 @@ export interface Evaluator {
   samples: number;
   /** What asking for class c means: `{ classes: [c] }` or `{ prompts: [its prompt] }`. */
   condition(classes: number[]): Condition;
-  /** Features of the real held-out images (fonts or an emoji set never seen in training). */
-  heldOut: Moments;
-  /** Classifier top-1 and top-5 accuracy on the real held-out images: the ceiling. */
-  heldOutAccuracy: number;
-  heldOutTop5: number;
-  /** Fréchet distance of real training-data images to the held-out ones: the floor. */
-  floor: number;
+  /** Scores classified images asked for `labels` against the real held-out images. */
+  score(reading: Reading, labels: readonly number[]): Figures;
+  /** Real held-out images scored as generated ones (their accuracy is the ceiling). */
+  heldOut: Figures;
+  /** Real training-data images scored against the held-out ones: Fréchet is the floor. */
+  trainSample: Figures;
 }
 
 interface EvalManifest {
@@ -178,6 +194,7 @@ export async function loadEvaluator(
   const plane = SIDE * SIDE;
   const classify = async (pictures: Picture[]): Promise<Reading> => {
     const ranked = new Int32Array(pictures.length * TOP_K);
+    const probabilities = new Float64Array(pictures.length * classes);
     const chunks: Float32Array[] = [];
     let dim = 0;
     for (let start = 0; start < pictures.length; start += 256) {
@@ -193,6 +210,7 @@ export async function loadEvaluator(
         image: new Tensor("float32", input, [batch.length, channels, SIDE, SIDE]),
       });
       const scores = logits.data as Float32Array;
+      probabilities.set(softmaxRows(scores, classes), start * classes);
       for (let b = 0; b < batch.length; b++) {
         ranked.set(
           rank(scores.subarray(b * classes, (b + 1) * classes), TOP_K),
@@ -204,7 +222,7 @@ export async function loadEvaluator(
     }
     const features = new Float32Array(pictures.length * dim);
     chunks.reduce((offset, chunk) => (features.set(chunk, offset), offset + chunk.length), 0);
-    return { ranked, features, dim };
+    return { ranked, probabilities, features, dim };
   };
   const heldOutSheet = await readSheet(
     `${dir}/${manifest.held_out_sheet}`,
@@ -220,17 +238,23 @@ export async function loadEvaluator(
   );
   const heldOutReading = await classify(heldOutSheet.pictures);
   const trainReading = await classify(trainSheet.pictures);
-  const heldOut = moments(heldOutReading.features, heldOutReading.dim);
+  const heldOutMoments = moments(heldOutReading.features, heldOutReading.dim);
+  const score = (reading: Reading, labels: readonly number[]): Figures => ({
+    accuracy: topK(reading, labels, 1),
+    top5: topK(reading, labels, TOP_K),
+    frechet: frechetDistance(moments(reading.features, reading.dim), heldOutMoments),
+    ...precisionRecall(heldOutReading.features, reading.features, reading.dim),
+    inceptionScore: inceptionScore(reading.probabilities, classes),
+  });
   return {
     classify,
     // Class models ask for every class in turn; text models for the held-out sheet's emoji.
     targets: manifest.held_out_labels ?? Array.from({ length: classes }, (_, c) => c),
     samples: manifest.samples ?? 620,
     condition: (wanted) => text ? { prompts: wanted.map((c) => prompts![c]) } : { classes: wanted },
-    heldOut,
-    heldOutAccuracy: topK(heldOutReading, heldOutSheet.labels, 1),
-    heldOutTop5: topK(heldOutReading, heldOutSheet.labels, TOP_K),
-    floor: frechetDistance(moments(trainReading.features, trainReading.dim), heldOut),
+    score,
+    heldOut: score(heldOutReading, heldOutSheet.labels),
+    trainSample: score(trainReading, trainSheet.labels),
   };
 }
 
@@ -248,8 +272,8 @@ export interface EvalOptions {
   onStep?: (event: StepEvent) => void;
 }
 
-/** What `deno task eval --json` prints. */
-export interface EvalReport {
+/** What `deno task eval --json` prints: the figures of the generated images, and references. */
+export interface EvalReport extends Figures {
   scheduler: string;
   steps: number;
   samples: number;
@@ -257,17 +281,10 @@ export interface EvalReport {
   cfg: number;
   /** Every setting used, the model's defaults filled in. */
   settings: SamplerSettings;
-  /** Share of generated images the classifier reads as the class asked for (top-1). */
-  accuracy: number;
-  /** Share with the class asked for among the classifier's five most likely. */
-  top5: number;
-  /** Fréchet distance, generated vs real held-out images. */
-  frechet: number;
-  /** Fréchet distance, real training-data images vs real held-out images. */
-  frechetRealFloor: number;
-  /** Classifier top-1 and top-5 accuracy on the real held-out images (the ceiling). */
-  classifierHeldOutAccuracy: number;
-  classifierHeldOutTop5: number;
+  /** Real held-out images scored the same way: accuracy is the ceiling, the rest are real values. */
+  realHeldOut: Figures;
+  /** Real training-data images against the held-out ones: Fréchet is the floor. */
+  realTrainSample: Figures;
   seconds: number;
 }
 
@@ -312,12 +329,9 @@ export async function evaluate(options: EvalOptions): Promise<EvalReport> {
     seed,
     cfg: used!.cfg,
     settings: used!,
-    accuracy: topK(reading, labels, 1),
-    top5: topK(reading, labels, TOP_K),
-    frechet: frechetDistance(moments(reading.features, reading.dim), evaluator.heldOut),
-    frechetRealFloor: evaluator.floor,
-    classifierHeldOutAccuracy: evaluator.heldOutAccuracy,
-    classifierHeldOutTop5: evaluator.heldOutTop5,
+    ...evaluator.score(reading, labels),
+    realHeldOut: evaluator.heldOut,
+    realTrainSample: evaluator.trainSample,
     seconds: (performance.now() - started) / 1000,
   };
 }

@@ -11,11 +11,12 @@
 import { checkSignature } from "../backend/onnx.ts";
 import { render } from "../generate.ts";
 import { decodePng, type Picture } from "../image.ts";
-import { classNames, type LoadOptions, type Model, openSession } from "../model.ts";
+import { classNames, type LoadOptions, type Model, modelSettings, openSession } from "../model.ts";
 import { ModelError } from "../model_error.ts";
 import type { StepEvent } from "../sampler.ts";
 import type { SettingsInput } from "../settings.ts";
-import { frechetDistance, type Moments, moments } from "./frechet.ts";
+import { frechetDistance, type Moments, moments, momentsOf, momentSums } from "./frechet.ts";
+import type { Tally } from "./tally.ts";
 
 const SIDE = 64;
 
@@ -73,9 +74,9 @@ async function readSheet(
   return { pictures, labels };
 }
 
-function accuracy(predictions: Int32Array, labels: readonly number[]): number {
-  return labels.reduce((hits, label, i) => hits + (predictions[i] === label ? 1 : 0), 0) /
-    labels.length;
+/** How many images are read as their label. */
+function hits(predictions: Int32Array, labels: readonly number[]): number {
+  return labels.reduce((sum, label, i) => sum + (predictions[i] === label ? 1 : 0), 0);
 }
 
 /**
@@ -141,7 +142,8 @@ export async function loadEvaluator(
   return {
     classify,
     heldOut,
-    heldOutAccuracy: accuracy(heldOutReading.predictions, heldOutSheet.labels),
+    heldOutAccuracy: hits(heldOutReading.predictions, heldOutSheet.labels) /
+      heldOutSheet.labels.length,
     floor: frechetDistance(moments(trainReading.features, trainReading.dim), heldOut),
   };
 }
@@ -179,6 +181,74 @@ export interface EvalReport {
 }
 
 /**
+ * Generates and scores samples [start, start + count) of an evaluation (sample i asks for
+ * class i mod the number of classes, with seed + i): the counts and feature sums its figures
+ * are made from. Shards of one run, scored apart (`--queue`), merge into the whole run's tally.
+ *
+ * @example
+ * ```ts ignore
+ * const tally = await tallySamples({ model, evaluator, settings: { seed: 0 }, samples: 620 }, 0, 62);
+ * tally.counts.hits; // images read as the class asked for
+ * ```
+ */
+export async function tallySamples(
+  options: EvalOptions,
+  start: number,
+  count: number,
+): Promise<Tally> {
+  const { model, evaluator, batch = 62, onBatch, onStep } = options;
+  const classes = classNames(model.manifest).length;
+  const seed = options.settings.seed ?? 0;
+  const pictures: Picture[] = [];
+  const labels: number[] = [];
+  for (let first = start; first < start + count; first += batch) {
+    const wanted = Array.from(
+      { length: Math.min(batch, start + count - first) },
+      (_, b) => (first + b) % classes,
+    );
+    const rendering = await render({
+      model,
+      classes: wanted,
+      settings: { ...options.settings, seed: seed + first },
+      onStep,
+    });
+    pictures.push(...rendering.pictures);
+    labels.push(...wanted);
+    onBatch?.(pictures.length, count);
+  }
+  const reading = await evaluator.classify(pictures);
+  return {
+    counts: { samples: count, hits: hits(reading.predictions, labels) },
+    moments: { features: momentSums(reading.features, reading.dim) },
+  };
+}
+
+/**
+ * The report of an evaluation from the tally of all its samples.
+ *
+ * @example
+ * ```ts ignore
+ * const report = evalReport(options, await tallySamples(options, 0, options.samples), 12.5);
+ * ```
+ */
+export function evalReport(options: EvalOptions, tally: Tally, seconds: number): EvalReport {
+  const { model, evaluator, samples } = options;
+  const used = modelSettings(model.manifest, options.settings);
+  return {
+    scheduler: used.scheduler,
+    steps: used.steps,
+    samples,
+    seed: options.settings.seed ?? 0,
+    cfg: used.cfg,
+    accuracy: tally.counts.hits / tally.counts.samples,
+    frechet: frechetDistance(momentsOf(tally.moments.features), evaluator.heldOut),
+    frechetRealFloor: evaluator.floor,
+    classifierHeldOutAccuracy: evaluator.heldOutAccuracy,
+    seconds,
+  };
+}
+
+/**
  * Generates `samples` images (10 per class for 620 samples on the 62 glyph classes) and
  * scores them.
  *
@@ -188,40 +258,7 @@ export interface EvalReport {
  * ```
  */
 export async function evaluate(options: EvalOptions): Promise<EvalReport> {
-  const { model, evaluator, samples, batch = 62, onBatch, onStep } = options;
-  const classes = classNames(model.manifest).length;
-  const seed = options.settings.seed ?? 0;
   const started = performance.now();
-  const pictures: Picture[] = [];
-  const labels: number[] = [];
-  let used;
-  for (let start = 0; start < samples; start += batch) {
-    const wanted = Array.from(
-      { length: Math.min(batch, samples - start) },
-      (_, b) => (start + b) % classes,
-    );
-    const rendering = await render({
-      model,
-      classes: wanted,
-      settings: { ...options.settings, seed: seed + start },
-      onStep,
-    });
-    pictures.push(...rendering.pictures);
-    labels.push(...wanted);
-    used = rendering.settings;
-    onBatch?.(pictures.length, samples);
-  }
-  const reading = await evaluator.classify(pictures);
-  return {
-    scheduler: used!.scheduler,
-    steps: used!.steps,
-    samples,
-    seed,
-    cfg: used!.cfg,
-    accuracy: accuracy(reading.predictions, labels),
-    frechet: frechetDistance(moments(reading.features, reading.dim), evaluator.heldOut),
-    frechetRealFloor: evaluator.floor,
-    classifierHeldOutAccuracy: evaluator.heldOutAccuracy,
-    seconds: (performance.now() - started) / 1000,
-  };
+  const tally = await tallySamples(options, 0, options.samples);
+  return evalReport(options, tally, (performance.now() - started) / 1000);
 }

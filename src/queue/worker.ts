@@ -1,0 +1,103 @@
+/**
+ * The worker's side: one BullMQ worker per loaded model, taking that model's shards.
+ *
+ * @module
+ */
+
+import { type Job, Worker } from "bullmq";
+import { type Evaluator, loadEvaluator } from "../eval/glyphs.ts";
+import type { LoadOptions, Model } from "../model.ts";
+import { type EvalJob, type GenerateJob, runEvalJob, runGenerateJob } from "./jobs.ts";
+import { PREFIX, type Redis } from "./redis.ts";
+
+/** Options of {@link startWorkers}. */
+export interface WorkerOptions {
+  /** Shards run at once per model. */
+  concurrency: number;
+  /** Milliseconds a shard's lock lasts unless renewed: a dead worker's shard waits this long. */
+  lockDuration: number;
+  /** Milliseconds between checks for shards whose worker died. */
+  stalledInterval: number;
+  /** How evaluators (classifiers) are loaded, on the first eval shard of a model. */
+  load: LoadOptions;
+  log: (line: string) => void;
+}
+
+/** Running workers; `close()` lets the running shards finish, then stops. */
+export interface Workers {
+  close(): Promise<void>;
+}
+
+/** Progress goes to Redis at most this often: a step is milliseconds on small models. */
+const PROGRESS_MS = 250;
+
+function reporter(job: Job): (images: number) => void {
+  let last = 0;
+  return (images) => {
+    const now = performance.now();
+    if (now - last < PROGRESS_MS) return;
+    last = now;
+    // Progress is advisory: a lost update must not fail the shard.
+    job.updateProgress(images).catch(() => {});
+  };
+}
+
+/**
+ * Starts taking shards of each model from the queue named after it.
+ *
+ * @example
+ * ```ts ignore
+ * const workers = startWorkers(() => redisClient(url, console.error), [model], {
+ *   concurrency: 1, lockDuration: 30_000, stalledInterval: 30_000, load, log: console.error,
+ * });
+ * await workers.close();
+ * ```
+ */
+export function startWorkers(
+  connect: () => Redis,
+  models: readonly Model[],
+  options: WorkerOptions,
+): Workers {
+  const { concurrency, lockDuration, stalledInterval, load, log } = options;
+  const clients: Redis[] = [];
+  const workers = models.map((model) => {
+    const { name } = model.manifest;
+    let evaluator: Promise<Evaluator> | undefined;
+    const worker = new Worker(name, async (job: Job) => {
+      const progress = reporter(job);
+      if (job.name === "generate") {
+        const result = await runGenerateJob(model, job.data as GenerateJob, progress);
+        log(`${job.id}: ${result.images} image(s) in ${result.seconds.toFixed(1)} s`);
+        return result;
+      }
+      if (job.name === "eval") {
+        evaluator ??= loadEvaluator(model, load);
+        return runEvalJob(model, await evaluator, job.data as EvalJob, progress);
+      }
+      throw new Error(`unknown job kind '${job.name}'`);
+    }, {
+      connection: clients[clients.push(connect()) - 1],
+      prefix: PREFIX,
+      concurrency,
+      lockDuration,
+      stalledInterval,
+      // A shard whose worker died is retried; `attempts` (set by the command) bounds the rest.
+      maxStalledCount: 3,
+    });
+    worker.on("failed", (job, error) => log(`${job?.id}: failed: ${error.message}`));
+    // While Redis is away the same error repeats every retry: log each new one once.
+    let last = "";
+    worker.on("error", (error) => {
+      if (error.message !== last) log(`worker: ${error.message}`);
+      last = error.message;
+    });
+    return worker;
+  });
+  return {
+    close: async () => {
+      await Promise.all(workers.map((worker) => worker.close()));
+      // BullMQ leaves connections it was handed open.
+      for (const client of clients) client.disconnect();
+    },
+  };
+}

@@ -61,12 +61,14 @@ export async function probeRedis(url: URL, timeoutMs = 5000): Promise<void> {
     retryStrategy: () => null,
     enableOfflineQueue: false,
   });
-  probe.on("error", () => {}); // the failure is reported by connect() below
+  // The socket's error (ECONNREFUSED …) says more than connect()'s "Connection is closed".
+  let cause: string | undefined;
+  probe.on("error", (error: Error) => cause ??= error.message);
   try {
     await probe.connect();
     await probe.ping();
   } catch (error) {
-    throw new Error(`cannot reach Redis at ${shown(url)}: ${(error as Error).message}`);
+    throw new Error(`cannot reach Redis at ${shown(url)}: ${cause ?? (error as Error).message}`);
   } finally {
     probe.disconnect();
   }

@@ -78,6 +78,8 @@ export function startWorkers(
     }, {
       connection: clients[clients.push(connect()) - 1],
       prefix: PREFIX,
+      // Names the worker in Redis (CLIENT LIST, a job's processedBy): which machine had a shard.
+      name: `${Deno.hostname()}-${Deno.pid}`,
       concurrency,
       lockDuration,
       stalledInterval,

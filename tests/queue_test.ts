@@ -1,0 +1,244 @@
+// Generation and evaluation through Redis + BullMQ workers: the same bytes and figures as a
+// local run, and nothing lost or made twice when a worker or the command dies.
+import { Queue, Worker } from "bullmq";
+import { Redis } from "ioredis";
+import { main } from "../main.ts";
+import { runShards } from "../src/queue/coordinator.ts";
+import { PREFIX } from "../src/queue/redis.ts";
+import { assert, assertEquals, assertRejects } from "./assert.ts";
+import { freePort, hasRedis, startRedis, startWorker, type TestWorker, within } from "./redis.ts";
+
+const ROOT = new URL("..", import.meta.url).pathname;
+const STANDIN = `${ROOT}models/tiny-random`;
+const ready = await hasRedis("queue tests");
+// Short lock and stall times: a killed worker's shard is taken again within seconds.
+const FAST = ["--lock-duration", "5000", "--stalled-interval", "2000"];
+const WORKER = ["--model", STANDIN, "--threads", "1", ...FAST];
+
+/** Runs `main.ts ARGS` as a process (killable, unlike main()); resolves when it exits. */
+function command(args: string[]) {
+  const process = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "main.ts", ...args],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).spawn();
+  const output = process.output().then((result) => ({
+    code: result.code,
+    stdout: new TextDecoder().decode(result.stdout),
+    stderr: new TextDecoder().decode(result.stderr),
+  }));
+  return { process, output };
+}
+
+/** main(ARGS) in this process, its stdout and stderr captured. */
+async function inProcess(args: string[]) {
+  const [log, error] = [console.log, console.error];
+  const stdout: string[] = [], stderr: string[] = [];
+  console.log = (text: string) => stdout.push(text);
+  console.error = (text: string) => stderr.push(text);
+  try {
+    return { code: await main(args), stdout, stderr };
+  } finally {
+    [console.log, console.error] = [log, error];
+  }
+}
+
+async function stopAll(workers: TestWorker[]): Promise<void> {
+  for (const { process } of workers) {
+    try {
+      process.kill("SIGKILL");
+    } catch { /* already gone */ }
+    await process.status;
+  }
+}
+
+async function pngs(folder: string): Promise<Map<string, Uint8Array>> {
+  const files = new Map<string, Uint8Array>();
+  for await (const entry of Deno.readDir(folder)) {
+    if (entry.name.endsWith(".png")) {
+      files.set(entry.name, await Deno.readFile(`${folder}/${entry.name}`));
+    }
+  }
+  return files;
+}
+
+/** Polls `check` every 100 ms until it gives a value, for at most `ms`. */
+function until<T>(ms: number, what: string, check: () => Promise<T | undefined>): Promise<T> {
+  return within(
+    ms,
+    what,
+    (async () => {
+      for (;;) {
+        const value = await check();
+        if (value !== undefined) return value;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    })(),
+  );
+}
+
+const GENERATE = [
+  "generate",
+  ...["--model", STANDIN, "--class", "one,two,three", "--count", "16", "--seed", "5"],
+  ...["--threads", "1", "--quiet"],
+];
+
+Deno.test({
+  name: "queue: 3 workers, 24 shards, one SIGKILLed mid-shard: every image once, local bytes",
+  ignore: !ready,
+  fn: async () => {
+    const redis = await startRedis();
+    const [out, local] = [await Deno.makeTempDir(), await Deno.makeTempDir()];
+    const workers = await Promise.all([0, 1, 2].map(() => startWorker(redis.url, WORKER)));
+    const client = new Redis(redis.url, { maxRetriesPerRequest: null });
+    const queue = new Queue("tiny-random", { connection: client, prefix: PREFIX });
+    try {
+      const queued = command([
+        ...GENERATE,
+        "--out",
+        out,
+        "--queue",
+        redis.url,
+        "--shard-size",
+        "2",
+      ]);
+      // Kill worker 0 once it is part-way through a shard.
+      const victim = `${Deno.hostname()}-${workers[0].process.pid}`;
+      const killed = await until(120_000, "worker 0 to be mid-shard", async () => {
+        const active = await queue.getActive();
+        return active.find((job) => job.processedBy === victim && Number(job.progress) > 0)?.id;
+      });
+      workers[0].process.kill("SIGKILL");
+      const { code, stdout, stderr } = await within(240_000, "the queued run", queued.output);
+      assertEquals(code, 0, stderr);
+      assertEquals(stdout.trim().split("\n").length, 48);
+
+      const shard = (await queue.getJob(killed!))!;
+      assertEquals(await shard.getState(), "completed");
+      assert(shard.processedBy !== victim, `${killed} was finished by a survivor`);
+
+      assertEquals((await inProcess([...GENERATE, "--out", local])).code, 0);
+      const [made, expected] = [await pngs(out), await pngs(local)];
+      expected.delete([...expected.keys()].find((name) => name.endsWith("-grid.png"))!);
+      assertEquals([...made.keys()].sort(), [...expected.keys()].sort());
+      for (const [name, bytes] of expected) assertEquals(made.get(name), bytes, name);
+      assertEquals([...Deno.readDirSync(out)].length, 48, "no temporaries left behind");
+
+      // SIGTERM lets a worker finish what it holds and exit 0.
+      for (const worker of workers.slice(1)) worker.process.kill("SIGTERM");
+      for (const worker of workers.slice(1)) {
+        assertEquals((await within(60_000, "a worker to stop", worker.process.status)).code, 0);
+      }
+    } finally {
+      await queue.close();
+      client.disconnect();
+      await stopAll(workers);
+      await redis.stop();
+      await Deno.remove(out, { recursive: true });
+      await Deno.remove(local, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "queue: a killed command re-run re-attaches and no finished shard is made again",
+  ignore: !ready,
+  fn: async () => {
+    const redis = await startRedis();
+    const out = await Deno.makeTempDir();
+    // The default lock: with no worker killed here, a short one would only risk a busy
+    // machine's shard being taken for stalled and made twice.
+    const workers = [await startWorker(redis.url, ["--model", STANDIN, "--threads", "1"])];
+    const client = new Redis(redis.url, { maxRetriesPerRequest: null });
+    const queue = new Queue("tiny-random", { connection: client, prefix: PREFIX });
+    const args = [...GENERATE, "--out", out, "--queue", redis.url, "--shard-size", "4"];
+    try {
+      const first = command(args);
+      await until(
+        120_000,
+        "2 finished shards",
+        async () => (await queue.getCompletedCount()) >= 2 ? true : undefined,
+      );
+      first.process.kill("SIGKILL");
+      await first.output;
+      const again = await within(240_000, "the re-run", command(args).output);
+      assertEquals(again.code, 0, again.stderr);
+      assertEquals((await pngs(out)).size, 48);
+      workers[0].process.kill("SIGTERM");
+      const made = (await workers[0].log()).match(/^generate-\S+: \d+ image/gm)!;
+      assertEquals(made.length, 12, "each of the 12 shards made once");
+    } finally {
+      await queue.close();
+      client.disconnect();
+      await stopAll(workers);
+      await redis.stop();
+      await Deno.remove(out, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "queue: a shard failing `attempts` times fails the run, naming the shard",
+  ignore: !ready,
+  fn: async () => {
+    const redis = await startRedis();
+    const client = new Redis(redis.url, { maxRetriesPerRequest: null });
+    const workerClient = client.duplicate();
+    const tries = new Map<string, number>();
+    const worker = new Worker("toy", (job) => {
+      tries.set(job.id!, (tries.get(job.id!) ?? 0) + 1);
+      if (job.id === "bad") throw new Error("disk full");
+      return Promise.resolve({ images: 1 });
+    }, { connection: workerClient, prefix: PREFIX });
+    const shard = (id: string) => ({
+      id,
+      name: "generate" as const,
+      data: {},
+      images: 1,
+      label: id,
+    });
+    try {
+      await assertRejects(
+        () => runShards(client, "toy", [shard("good"), shard("bad")], { attempts: 2, pollMs: 50 }),
+        /shard bad failed 2 time\(s\): disk full/,
+      );
+      assertEquals(Object.fromEntries(tries), { good: 1, bad: 2 });
+      // A re-run gives the failed shard its tries again and leaves the finished one alone.
+      await assertRejects(
+        () => runShards(client, "toy", [shard("good"), shard("bad")], { attempts: 2, pollMs: 50 }),
+        /shard bad failed/,
+      );
+      assertEquals(Object.fromEntries(tries), { good: 1, bad: 4 });
+    } finally {
+      await worker.close();
+      workerClient.disconnect();
+      client.disconnect();
+      await redis.stop();
+    }
+  },
+});
+
+Deno.test("queue: Redis unreachable or a bad URL: one line, exit 1, for the command and a worker", async () => {
+  const url = `redis://127.0.0.1:${freePort()}`;
+  for (
+    const args of [
+      [...GENERATE, "--out", "/tmp", "--queue", url],
+      ["worker", "--queue", url, "--model", STANDIN],
+    ]
+  ) {
+    const { code, stderr } = await within(30_000, args[0], inProcess(args));
+    assertEquals(code, 1);
+    assertEquals(stderr.length, 1);
+    assert(stderr[0].startsWith(`error: cannot reach Redis at ${url}: `), stderr[0]);
+  }
+  const bad = await inProcess([...GENERATE, "--queue", "http://example.com"]);
+  assertEquals([bad.code, bad.stderr], [1, [
+    "error: --queue must be a redis:// URL, got 'http://example.com'",
+  ]]);
+  const stray = await inProcess([...GENERATE, "--shard-size", "4"]);
+  assertEquals([stray.code, stray.stderr], [1, [
+    "error: --shard-size and --attempts go with --queue",
+  ]]);
+});

@@ -242,3 +242,31 @@ Deno.test("queue: Redis unreachable or a bad URL: one line, exit 1, for the comm
     "error: --shard-size and --attempts go with --queue",
   ]]);
 });
+
+Deno.test({
+  name: "queue: eval --queue gives the local run's figures for the same seeds",
+  ignore: !ready,
+  fn: async () => {
+    const redis = await startRedis();
+    const workers = [await startWorker(redis.url, ["--threads", "1"])];
+    // Shards of 5 against batches of 8: the batches differ from the local run's, the images not.
+    const args = ["eval", "--steps", "4", "--samples", "23", "--batch", "8", "--seed", "11"];
+    try {
+      const local = await inProcess([...args, "--json", "--threads", "1"]);
+      assertEquals(local.code, 0, local.stderr.join("\n"));
+      const queued = await within(
+        240_000,
+        "eval --queue",
+        inProcess([...args, "--json", "--queue", redis.url, "--shard-size", "5"]),
+      );
+      assertEquals(queued.code, 0, queued.stderr.join("\n"));
+      const [a, b] = [JSON.parse(local.stdout[0]), JSON.parse(queued.stdout[0])];
+      assert(Math.abs(a.frechet - b.frechet) <= 1e-9 * a.frechet, `${a.frechet} vs ${b.frechet}`);
+      for (const report of [a, b]) delete report.frechet, delete report.seconds;
+      assertEquals(b, a);
+    } finally {
+      await stopAll(workers);
+      await redis.stop();
+    }
+  },
+});

@@ -3,6 +3,11 @@
 import { Queue, Worker } from "bullmq";
 import { Redis } from "ioredis";
 import { main } from "../main.ts";
+import { createApp } from "../routes/app.ts";
+import { nodeBackend } from "../src/backend/onnx-node.ts";
+import { loadModel } from "../src/model.ts";
+import { queueGenerator } from "../src/queue/serve.ts";
+import { GenerationService } from "../src/server/service.ts";
 import { runShards } from "../src/queue/coordinator.ts";
 import { PREFIX } from "../src/queue/redis.ts";
 import { assert, assertEquals, assertRejects } from "./assert.ts";
@@ -265,6 +270,50 @@ Deno.test({
       for (const report of [a, b]) delete report.frechet, delete report.seconds;
       assertEquals(b, a);
     } finally {
+      await stopAll(workers);
+      await redis.stop();
+    }
+  },
+});
+
+Deno.test({
+  name: "queue: serve --queue answers with the in-process bytes, streams, and 429s past its queue",
+  ignore: !ready,
+  fn: async () => {
+    const redis = await startRedis();
+    const workers = [await startWorker(redis.url, ["--model", STANDIN, "--threads", "1"])];
+    const client = new Redis(redis.url, { maxRetriesPerRequest: null });
+    const model = await loadModel(STANDIN, { backend: nodeBackend, threads: 1 });
+    const limits = { concurrency: 1, queueSize: 1 };
+    const local = createApp(new GenerationService([model], limits));
+    const queued = createApp(new GenerationService([model], limits, queueGenerator(client)));
+    const post = (app: typeof local, body: unknown, path = "/v1/generate") =>
+      app.request(path, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
+    const bytes = async (response: Response) => new Uint8Array(await response.arrayBuffer());
+    try {
+      const body = { class: "seven", seed: 9, count: 2 };
+      const [a, b] = [await post(local, body), await post(queued, body)];
+      assertEquals([a.status, b.status], [200, 200]);
+      assertEquals(await bytes(b), await bytes(a));
+
+      const stream =
+        await (await post(queued, { class: 2, preview_every: 4 }, "/v1/generate/stream"))
+          .text();
+      assert(/event: step/.test(stream) && /"preview":"/.test(stream), stream.slice(0, 300));
+      assert(/event: done/.test(stream), stream.slice(-300));
+
+      // One running, one waiting, the third turned away at once.
+      const three = [0, 1, 2].map(() => post(queued, { class: 1, steps: 64 }));
+      const statuses = (await within(120_000, "3 requests", Promise.all(three))).map((r) =>
+        r.status
+      );
+      assertEquals(statuses.sort(), [200, 200, 429]);
+    } finally {
+      client.disconnect();
       await stopAll(workers);
       await redis.stop();
     }

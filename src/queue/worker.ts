@@ -9,6 +9,7 @@ import { type Evaluator, loadEvaluator } from "../eval/glyphs.ts";
 import type { LoadOptions, Model } from "../model.ts";
 import { type EvalJob, type GenerateJob, runEvalJob, runGenerateJob } from "./jobs.ts";
 import { PREFIX, type Redis } from "./redis.ts";
+import { runServeJob, type ServeJob } from "./serve.ts";
 
 /** Options of {@link startWorkers}. */
 export interface WorkerOptions {
@@ -63,6 +64,7 @@ export function startWorkers(
   const workers = models.map((model) => {
     const { name } = model.manifest;
     let evaluator: Promise<Evaluator> | undefined;
+    const client = clients[clients.push(connect()) - 1];
     const worker = new Worker(name, async (job: Job) => {
       const progress = reporter(job);
       if (job.name === "generate") {
@@ -74,9 +76,19 @@ export function startWorkers(
         evaluator ??= loadEvaluator(model, load);
         return runEvalJob(model, await evaluator, job.data as EvalJob, progress);
       }
+      if (job.name === "serve") {
+        // Every step goes out: the server streams them to its client.
+        return runServeJob(
+          model,
+          job.data as ServeJob,
+          client,
+          job.id!,
+          (s) => job.updateProgress(s),
+        );
+      }
       throw new Error(`unknown job kind '${job.name}'`);
     }, {
-      connection: clients[clients.push(connect()) - 1],
+      connection: client,
       prefix: PREFIX,
       // Names the worker in Redis (CLIENT LIST, a job's processedBy): which machine had a shard.
       name: `${Deno.hostname()}-${Deno.pid}`,

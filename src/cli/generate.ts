@@ -168,13 +168,17 @@ async function generateOnQueue(
         `seed ${resolved.seed} (re-run with --seed ${resolved.seed} to re-attach)`,
     );
   }
+  const started = performance.now();
   const results = await runOnQueue<GenerateResult>(queue.url, manifest.name, shards, {
     attempts: queue.attempts,
     quiet,
   });
   if (!quiet) {
     const seconds = results.reduce((sum, result) => sum + result.seconds, 0);
-    console.error(`${paths.length} image(s), ${seconds.toFixed(1)} s of worker time`);
+    const wall = (performance.now() - started) / 1000;
+    console.error(
+      `${paths.length} image(s) in ${wall.toFixed(1)} s, ${seconds.toFixed(1)} s of worker time`,
+    );
   }
   for (const path of images) console.log(path);
 }

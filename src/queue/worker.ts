@@ -61,11 +61,12 @@ export function startWorkers(
 ): Workers {
   const { concurrency, lockDuration, stalledInterval, load, log } = options;
   const clients: Redis[] = [];
+  const running = new Set<Promise<unknown>>();
   const workers = models.map((model) => {
     const { name } = model.manifest;
     let evaluator: Promise<Evaluator> | undefined;
     const client = clients[clients.push(connect()) - 1];
-    const worker = new Worker(name, async (job: Job) => {
+    const process = async (job: Job) => {
       const progress = reporter(job);
       if (job.name === "generate") {
         const result = await runGenerateJob(model, job.data as GenerateJob, progress);
@@ -87,6 +88,11 @@ export function startWorkers(
         );
       }
       throw new Error(`unknown job kind '${job.name}'`);
+    };
+    const worker = new Worker(name, (job: Job) => {
+      const work = process(job);
+      running.add(work);
+      return work.finally(() => running.delete(work));
     }, {
       connection: client,
       prefix: PREFIX,
@@ -109,7 +115,13 @@ export function startWorkers(
   });
   return {
     close: async () => {
-      await Promise.all(workers.map((worker) => worker.close()));
+      const closed = Promise.all(workers.map((worker) => worker.close()));
+      await Promise.allSettled(running);
+      // With Redis away, close() waits for it forever: the shards in hand are done, so give
+      // it a few seconds to hand their results back, then go (unfinished shards are retried).
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([closed, new Promise((resolve) => timer = setTimeout(resolve, 10_000))]);
+      clearTimeout(timer);
       // BullMQ leaves connections it was handed open.
       for (const client of clients) client.disconnect();
     },

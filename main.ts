@@ -37,7 +37,10 @@ ${KNOB_USAGE}
   --backend NAME           node (native ONNX Runtime, default) | wasm (onnxruntime-web)
   --threads N              ONNX Runtime intra-op threads (default: all cores)
   --provider NAME          ONNX Runtime execution provider (default: cpu)
-  --quiet                  no progress bar or summary on stderr`;
+  --quiet                  no progress bar or summary on stderr
+  --queue redis://H:P      run on workers (deno task worker); see README "Many machines"
+  --shard-size N           images per queued job (default 64)
+  --attempts N             tries per queued job before the command fails (default 3)`;
 
 type Command = (args: string[]) => void | Promise<void>;
 

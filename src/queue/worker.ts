@@ -32,10 +32,19 @@ export interface Workers {
 /** Progress goes to Redis at most this often: a step is milliseconds on small models. */
 const PROGRESS_MS = 250;
 
-function reporter(job: Job): (images: number) => void {
-  let last = 0;
-  return (images) => {
+/**
+ * Reports a shard's progress and renews its lock between steps as well: forward passes hold
+ * the event loop, so BullMQ's renewal timer can fire too late on a loaded machine (seen here:
+ * "could not renew lock", the shard taken for stalled and made again until it failed).
+ */
+function reporter(job: Job, token: string | undefined, lockDuration: number) {
+  let last = 0, renewed = performance.now();
+  return (images: number) => {
     const now = performance.now();
+    if (token && now - renewed > lockDuration / 4) {
+      renewed = now;
+      job.extendLock(token, lockDuration).catch(() => {});
+    }
     if (now - last < PROGRESS_MS) return;
     last = now;
     // Progress is advisory: a lost update must not fail the shard.
@@ -66,8 +75,8 @@ export function startWorkers(
     const { name } = model.manifest;
     let evaluator: Promise<Evaluator> | undefined;
     const client = clients[clients.push(connect()) - 1];
-    const process = async (job: Job) => {
-      const progress = reporter(job);
+    const process = async (job: Job, token?: string) => {
+      const progress = reporter(job, token, lockDuration);
       if (job.name === "generate") {
         const result = await runGenerateJob(model, job.data as GenerateJob, progress);
         log(`${job.id}: ${result.images} image(s) in ${result.seconds.toFixed(1)} s`);
@@ -89,8 +98,8 @@ export function startWorkers(
       }
       throw new Error(`unknown job kind '${job.name}'`);
     };
-    const worker = new Worker(name, (job: Job) => {
-      const work = process(job);
+    const worker = new Worker(name, (job: Job, token?: string) => {
+      const work = process(job, token);
       running.add(work);
       return work.finally(() => running.delete(work));
     }, {

@@ -1,44 +1,67 @@
-import { frechetDistance, moments, momentsOf, momentSums } from "../src/eval/frechet.ts";
+// Evaluation shards (eval --queue) add up to the whole run: the tally's merge and wire format,
+// and every figure of the glyph evaluator from merged shards against the same images at once.
+import { nodeBackend } from "../src/backend/onnx-node.ts";
+import { loadEvaluator, type Reading, TOP_K } from "../src/eval/evaluator.ts";
 import { decodeTally, encodeTally, mergeTallies, type Tally } from "../src/eval/tally.ts";
-import { Rng } from "../src/rng.ts";
+import { render } from "../src/generate.ts";
+import { loadModel } from "../src/model.ts";
 import { assert, assertEquals } from "./assert.ts";
 
-const DIM = 5;
+/** Through JSON, as a queue job's result travels. */
+const wire = (tally: Tally) => decodeTally(JSON.parse(JSON.stringify(encodeTally(tally))));
 
-function rows(rng: Rng, count: number): Float64Array {
-  return Float64Array.from({ length: count * DIM }, (_, i) => (i % DIM) + 3 * rng.uniform());
-}
-
-function close(a: ArrayLike<number>, b: ArrayLike<number>, tolerance: number): boolean {
-  return Array.from(a).every((v, i) => Math.abs(v - b[i]) <= tolerance * (1 + Math.abs(b[i])));
-}
-
-Deno.test("tally: shards of uneven sizes merge to the whole set's moments and counts", () => {
-  const rng = new Rng(7);
-  const all = rows(rng, 103);
-  const cuts = [0, 1, 2, 40, 77, 103];
-  const shards: Tally[] = cuts.slice(1).map((end, s) => ({
-    counts: { samples: end - cuts[s], hits: s },
-    moments: { features: momentSums(all.subarray(cuts[s] * DIM, end * DIM), DIM) },
-  }));
-  // Through the wire format, in an arbitrary order, as a coordinator receives them.
-  const merged = [3, 0, 4, 2, 1]
-    .map((s) => decodeTally(JSON.parse(JSON.stringify(encodeTally(shards[s])))))
-    .reduce(mergeTallies);
-  assertEquals(merged.counts, { samples: 103, hits: 0 + 1 + 2 + 3 + 4 });
-  const whole = moments(all, DIM);
-  const sharded = momentsOf(merged.moments.features);
-  assert(close(sharded.mean, whole.mean, 1e-12));
-  assert(close(sharded.covariance, whole.covariance, 1e-12));
-  const reference = moments(rows(rng, 50), DIM);
-  const [a, b] = [frechetDistance(sharded, reference), frechetDistance(whole, reference)];
-  assert(Math.abs(a - b) <= 1e-9 * b, `${a} vs ${b}`);
+Deno.test("tally: counts and vectors add, rows concatenate in order, all exact through JSON", () => {
+  const a: Tally = {
+    counts: { samples: 2, plogp: -0.1 },
+    sums: { p: Float64Array.of(0.25, 1.75) },
+    rows: { features: { dim: 2, data: Float32Array.of(0.1, 1, 2, 3) } },
+  };
+  const b: Tally = {
+    counts: { samples: 1, plogp: -0.2 },
+    sums: { p: Float64Array.of(1, 0) },
+    rows: { features: { dim: 2, data: Float32Array.of(4, 5.5) } },
+  };
+  const json = encodeTally(a);
+  // Rows travel as float32 (4 bytes a value), vectors as float64.
+  assertEquals(atob(json.rows.features.data).length, 4 * 4);
+  assertEquals(atob(json.sums.p).length, 2 * 8);
+  assertEquals(wire(a), a);
+  assertEquals(mergeTallies(wire(a), wire(b)), {
+    counts: { samples: 3, plogp: -0.1 + -0.2 },
+    sums: { p: Float64Array.of(1.25, 1.75) },
+    rows: { features: { dim: 2, data: Float32Array.of(0.1, 1, 2, 3, 4, 5.5) } },
+  });
 });
 
-Deno.test("tally: the wire format keeps the scatter's upper half only, and restores it whole", () => {
-  const sums = momentSums(rows(new Rng(3), 9), DIM);
-  const json = encodeTally({ counts: {}, moments: { f: sums } });
-  const bytes = atob(json.moments.f.scatter).length;
-  assertEquals(bytes, 8 * DIM * (DIM + 1) / 2);
-  assertEquals(decodeTally(json).moments.f, sums);
+Deno.test("tally: glyph shards of uneven sizes merge into the whole set's figures, every one", async () => {
+  const load = { backend: nodeBackend, threads: 1 };
+  const model = await loadModel(new URL("../models/glyphs", import.meta.url).pathname, load);
+  const evaluator = await loadEvaluator(model, load);
+  const labels = Array.from({ length: 24 }, (_, i) => evaluator.targets[(5 * i) % 62]);
+  const { pictures } = await render({
+    model,
+    ...evaluator.condition(labels),
+    settings: { steps: 4, seed: 3 },
+  });
+  const whole = await evaluator.classify(pictures);
+  const classes = whole.probabilities.length / labels.length;
+  const slice = (start: number, end: number): Reading => ({
+    ranked: whole.ranked.subarray(start * TOP_K, end * TOP_K),
+    probabilities: whole.probabilities.subarray(start * classes, end * classes),
+    features: whole.features.subarray(start * whole.dim, end * whole.dim),
+    dim: whole.dim,
+  });
+  const cuts = [0, 1, 2, 9, 17, 24];
+  const merged = cuts.slice(1)
+    .map((end, s) => wire(evaluator.tally(slice(cuts[s], end), labels.slice(cuts[s], end))))
+    .reduce(mergeTallies);
+  const [sharded, expected] = [
+    evaluator.figures(merged),
+    evaluator.figures(evaluator.tally(whole, labels)),
+  ];
+  // The Inception-score sums are added in another order; everything else is the same numbers.
+  const is = [sharded.inceptionScore, expected.inceptionScore];
+  assert(Math.abs(is[0] - is[1]) <= 1e-12 * is[1], `IS ${is[0]} vs ${is[1]}`);
+  assertEquals({ ...sharded, inceptionScore: 0 }, { ...expected, inceptionScore: 0 });
+  assert(expected.precision > 0 && expected.recall > 0, JSON.stringify(expected));
 });

@@ -1,15 +1,15 @@
 /**
- * `deno task eval`: class accuracy and Fréchet distance of a scheduler's images, read by the
- * model's glyph classifier.
+ * `deno task eval`: top-1/top-5 accuracy and Fréchet distance of a scheduler's images, read
+ * by the model's evaluation classifier (glyph classes, or emoji for their prompts).
  *
  * @module
  */
 
-import { evaluate, loadEvaluator } from "../eval/glyphs.ts";
+import { evalReport, type Figures, loadEvaluator, tallySamples } from "../eval/evaluator.ts";
+import { decodeTally, mergeTallies, type TallyJson } from "../eval/tally.ts";
 import { DEFAULT_MODEL_DIR, loadModel, modelSettings } from "../model.ts";
 import { runOnQueue } from "../queue/coordinator.ts";
-import { mergeEvalReport, planEval } from "../queue/jobs.ts";
-import type { TallyJson } from "../eval/tally.ts";
+import { planEval } from "../queue/jobs.ts";
 import {
   cliSettings,
   integerOption,
@@ -35,47 +35,66 @@ export async function evalCommand(args: string[]): Promise<void> {
   });
   const settings = cliSettings(values);
   settings.seed ??= 0;
-  const samples = values.samples === undefined ? 620 : integerOption("samples", values.samples);
+  const given = values.samples === undefined ? undefined : integerOption("samples", values.samples);
   const batch = values.batch === undefined ? 62 : integerOption("batch", values.batch);
-  if (samples < 2) throw new Error(`--samples must be at least 2, got ${samples}`);
+  if (given !== undefined && given < 2) {
+    throw new Error(`--samples must be at least 2, got ${given}`);
+  }
   if (batch < 1) throw new Error(`--batch must be at least 1, got ${batch}`);
   const queue = queueChoice(values, batch);
   const options = await loadOptions(values);
   const model = await loadModel(values.model ?? DEFAULT_MODEL_DIR, options);
   const evaluator = await loadEvaluator(model, options);
-  let report;
+  const samples = given ?? evaluator.samples;
+  const run = {
+    model,
+    evaluator,
+    settings,
+    samples,
+    batch,
+    onBatch: (done: number, total: number) => console.error(`eval: ${done}/${total} images`),
+  };
+  const started = performance.now();
+  let tally;
   if (queue) {
-    // Workers score shards of consecutive samples; their tallies merge into the whole run's.
-    const started = performance.now();
-    const resolved = modelSettings(model.manifest, settings);
+    // Workers tally shards of consecutive samples; merged, they are the local run's tally.
     const { name } = model.manifest;
-    const shards = planEval(name, resolved, samples, batch, queue.shardSize);
-    const tallies = await runOnQueue<TallyJson>(queue.url, name, shards, queue);
-    const seconds = (performance.now() - started) / 1000;
-    report = mergeEvalReport(model, evaluator, resolved, samples, tallies, seconds);
-  } else {
-    report = await evaluate({
-      model,
-      evaluator,
-      settings,
+    const shards = planEval(
+      name,
+      modelSettings(model.manifest, settings),
       samples,
       batch,
-      onBatch: (done, total) => console.error(`eval: ${done}/${total} images`),
-    });
+      queue.shardSize,
+    );
+    const tallies = await runOnQueue<TallyJson>(queue.url, name, shards, queue);
+    tally = tallies.map(decodeTally).reduce(mergeTallies);
+  } else {
+    tally = await tallySamples(run, 0, samples);
   }
+  const report = evalReport(run, tally, (performance.now() - started) / 1000);
   if (values.json) {
     console.log(JSON.stringify(report));
     return;
   }
   const percent = (x: number) => `${(100 * x).toFixed(1)}%`;
+  const { realHeldOut: held, realTrainSample: train } = report;
+  const row = (name: string, f: (x: Figures) => string) =>
+    `  ${name.padEnd(16)}${f(report).padStart(11)}${f(held).padStart(15)}${f(train).padStart(15)}`;
   console.log(
     [
       `${report.scheduler}, ${report.steps} steps, cfg ${report.cfg}, ${report.samples} samples (seed ${report.seed})`,
-      `  class accuracy            ${percent(report.accuracy)}`,
-      `  Fréchet distance          ${report.frechet.toFixed(2)}`,
-      `  real-vs-real floor        ${report.frechetRealFloor.toFixed(2)}`,
-      `  classifier on real fonts  ${percent(report.classifierHeldOutAccuracy)} (held-out fonts)`,
-      `  time                      ${report.seconds.toFixed(1)} s`,
+      `  ${"".padEnd(16)}${"generated".padStart(11)}${"real held-out".padStart(15)}${
+        "real training".padStart(15)
+      }`,
+      row("top-1 accuracy", (x) => percent(x.accuracy)),
+      row("top-5 accuracy", (x) => percent(x.top5)),
+      row("Fréchet ↓", (x) => x.frechet.toFixed(2)),
+      row("precision", (x) => percent(x.precision)),
+      row("recall", (x) => percent(x.recall)),
+      row("IS analogue", (x) => x.inceptionScore.toFixed(2)),
+      `  time ${
+        report.seconds.toFixed(1)
+      } s; real held-out: the accuracy ceiling; real training vs held-out: the Fréchet floor`,
     ].join("\n"),
   );
 }

@@ -6,7 +6,7 @@
  */
 
 import { createApp } from "../../routes/app.ts";
-import { DEFAULT_MODEL_DIR, loadModel } from "../model.ts";
+import { loadModel, SHIPPED_MODEL_DIRS } from "../model.ts";
 import { parseQueueUrl, probeRedis, redisClient } from "../queue/redis.ts";
 import { queueGenerator } from "../queue/serve.ts";
 import { GenerationService } from "../server/service.ts";
@@ -46,7 +46,7 @@ export async function serveCommand(args: string[]): Promise<void> {
   const queueSize = optional(redis || values.queue === undefined ? "queue-size" : "queue", 0);
   const load = await loadOptions(values);
   const models = [];
-  for (const dir of values.model ?? [DEFAULT_MODEL_DIR]) models.push(await loadModel(dir, load));
+  for (const dir of values.model ?? SHIPPED_MODEL_DIRS) models.push(await loadModel(dir, load));
   const service = new GenerationService(models, {
     concurrency: optional("concurrency", 1),
     queueSize,

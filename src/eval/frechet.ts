@@ -14,96 +14,6 @@ export interface Moments {
 }
 
 /**
- * What the moments of feature rows are made from: the row count, the mean and the scatter
- * Σ (x − μ)(x − μ)ᵀ. Sums of disjoint row sets merge exactly ({@link mergeMomentSums}), so
- * shards of one evaluation can be scored apart and combined.
- */
-export interface MomentSums {
-  rows: number;
-  dim: number;
-  mean: Float64Array;
-  /** Row-major [dim, dim]. */
-  scatter: Float64Array;
-}
-
-/**
- * Count, mean and scatter of feature rows (two passes: the mean, then the centred products).
- *
- * @example
- * ```ts
- * import { momentSums } from "./frechet.ts";
- * const sums = momentSums(Float32Array.of(0, 0, 2, 2), 2);
- * Array.from(sums.scatter); // [2, 2, 2, 2]
- * ```
- */
-export function momentSums(features: ArrayLike<number>, dim: number): MomentSums {
-  const rows = features.length / dim;
-  if (!Number.isInteger(rows)) {
-    throw new RangeError(`${features.length} values are not rows of length ${dim}`);
-  }
-  const mean = new Float64Array(dim);
-  for (let r = 0; r < rows; r++) for (let i = 0; i < dim; i++) mean[i] += features[r * dim + i];
-  if (rows > 0) mean.forEach((v, i) => mean[i] = v / rows);
-  const scatter = new Float64Array(dim * dim);
-  const centred = new Float64Array(dim);
-  for (let r = 0; r < rows; r++) {
-    for (let i = 0; i < dim; i++) centred[i] = features[r * dim + i] - mean[i];
-    for (let i = 0; i < dim; i++) {
-      const ci = centred[i];
-      for (let j = i; j < dim; j++) scatter[i * dim + j] += ci * centred[j];
-    }
-  }
-  for (let i = 0; i < dim; i++) {
-    for (let j = 0; j < i; j++) scatter[i * dim + j] = scatter[j * dim + i];
-  }
-  return { rows, dim, mean, scatter };
-}
-
-/**
- * The sums of two disjoint row sets, as if computed over their union (Chan, Golub and
- * LeVeque's pairwise update: the same numbers up to floating-point summation order).
- *
- * @example
- * ```ts
- * import { mergeMomentSums, momentSums } from "./frechet.ts";
- * const merged = mergeMomentSums(momentSums([0, 0], 2), momentSums([2, 2], 2));
- * Array.from(merged.scatter); // [2, 2, 2, 2], as momentSums([0, 0, 2, 2], 2)
- * ```
- */
-export function mergeMomentSums(a: MomentSums, b: MomentSums): MomentSums {
-  if (a.dim !== b.dim) throw new RangeError(`feature sizes differ: ${a.dim} and ${b.dim}`);
-  const { dim } = a;
-  const rows = a.rows + b.rows;
-  if (a.rows === 0 || b.rows === 0) return a.rows === 0 ? b : a;
-  const delta = b.mean.map((v, i) => v - a.mean[i]);
-  const mean = a.mean.map((v, i) => v + delta[i] * b.rows / rows);
-  const weight = a.rows * b.rows / rows;
-  const scatter = a.scatter.map((v, k) =>
-    v + b.scatter[k] + delta[Math.floor(k / dim)] * delta[k % dim] * weight
-  );
-  return { rows, dim, mean, scatter };
-}
-
-/**
- * Mean and unbiased covariance from moment sums.
- *
- * @example
- * ```ts
- * import { momentSums, momentsOf } from "./frechet.ts";
- * Array.from(momentsOf(momentSums([0, 0, 2, 2], 2)).covariance); // [2, 2, 2, 2]
- * ```
- */
-export function momentsOf(sums: MomentSums): Moments {
-  const { rows, dim, mean, scatter } = sums;
-  if (rows < 2) {
-    throw new RangeError(
-      `need at least 2 feature rows of length ${dim}, got ${rows * dim} values`,
-    );
-  }
-  return { dim, mean, covariance: scatter.map((v) => v / (rows - 1)) };
-}
-
-/**
  * Mean and covariance of feature rows.
  *
  * @example
@@ -115,7 +25,31 @@ export function momentsOf(sums: MomentSums): Moments {
  * ```
  */
 export function moments(features: ArrayLike<number>, dim: number): Moments {
-  return momentsOf(momentSums(features, dim));
+  const rows = features.length / dim;
+  if (!Number.isInteger(rows) || rows < 2) {
+    throw new RangeError(
+      `need at least 2 feature rows of length ${dim}, got ${features.length} values`,
+    );
+  }
+  const mean = new Float64Array(dim);
+  for (let r = 0; r < rows; r++) for (let i = 0; i < dim; i++) mean[i] += features[r * dim + i];
+  mean.forEach((v, i) => mean[i] = v / rows);
+  const covariance = new Float64Array(dim * dim);
+  const centred = new Float64Array(dim);
+  for (let r = 0; r < rows; r++) {
+    for (let i = 0; i < dim; i++) centred[i] = features[r * dim + i] - mean[i];
+    for (let i = 0; i < dim; i++) {
+      const ci = centred[i];
+      for (let j = i; j < dim; j++) covariance[i * dim + j] += ci * centred[j];
+    }
+  }
+  for (let i = 0; i < dim; i++) {
+    for (let j = i; j < dim; j++) {
+      covariance[i * dim + j] /= rows - 1;
+      covariance[j * dim + i] = covariance[i * dim + j];
+    }
+  }
+  return { dim, mean, covariance };
 }
 
 /**
@@ -227,5 +161,6 @@ export function frechetDistance(x: Moments, y: Moments): number {
   for (let i = 0; i < n; i++) {
     distance += (x.mean[i] - y.mean[i]) ** 2 + x.covariance[i * n + i] + y.covariance[i * n + i];
   }
-  return distance - 2 * traceRoot;
+  // A distance: rounding can take two equal sets a hair below zero.
+  return Math.max(0, distance - 2 * traceRoot);
 }

@@ -8,8 +8,8 @@
 
 import { createHash } from "node:crypto";
 import type { Condition } from "../condition.ts";
-import { type EvalReport, evalReport, type Evaluator, tallySamples } from "../eval/glyphs.ts";
-import { decodeTally, encodeTally, mergeTallies, type TallyJson } from "../eval/tally.ts";
+import { type Evaluator, tallySamples } from "../eval/evaluator.ts";
+import { encodeTally, type TallyJson } from "../eval/tally.ts";
 import { writeAtomically } from "../files.ts";
 import { generate } from "../generate.ts";
 import type { Model } from "../model.ts";
@@ -182,27 +182,11 @@ export async function runEvalJob(
   onProgress: (images: number) => void,
 ): Promise<TallyJson> {
   const { settings, start, count, batch } = data;
-  const options = { model, evaluator, settings, samples: count, batch, onBatch: onProgress };
-  return encodeTally(await tallySamples(options, start, count));
-}
-
-/**
- * The evaluation report from every shard's tally: the same figures as a local run over the
- * same seeds, up to floating-point summation order.
- *
- * @example
- * ```ts ignore
- * const report = mergeEvalReport(model, evaluator, settings, 620, tallies, seconds);
- * ```
- */
-export function mergeEvalReport(
-  model: Model,
-  evaluator: Evaluator,
-  settings: SamplerSettings,
-  samples: number,
-  tallies: TallyJson[],
-  seconds: number,
-): EvalReport {
-  const tally = tallies.map(decodeTally).reduce(mergeTallies);
-  return evalReport({ model, evaluator, settings, samples }, tally, seconds);
+  // Reported after each step too (not just each batch): the worker renews its lock then.
+  let done = 0;
+  const onBatch = (images: number) => onProgress(done = images);
+  const options = { model, evaluator, settings, samples: count, batch, onBatch };
+  return encodeTally(
+    await tallySamples({ ...options, onStep: () => onProgress(done) }, start, count),
+  );
 }

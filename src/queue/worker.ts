@@ -5,7 +5,7 @@
  */
 
 import { type Job, Worker } from "bullmq";
-import { type Evaluator, loadEvaluator } from "../eval/glyphs.ts";
+import { type Evaluator, loadEvaluator } from "../eval/evaluator.ts";
 import type { LoadOptions, Model } from "../model.ts";
 import { type EvalJob, type GenerateJob, runEvalJob, runGenerateJob } from "./jobs.ts";
 import { PREFIX, type Redis } from "./redis.ts";

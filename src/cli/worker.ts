@@ -34,7 +34,7 @@ export async function workerCommand(args: string[]): Promise<void> {
     return number;
   };
   const concurrency = positive("concurrency", 1);
-  const lockDuration = positive("lock-duration", 30_000);
+  const lockDuration = positive("lock-duration", 60_000);
   const stalledInterval = positive("stalled-interval", 30_000);
   await probeRedis(url);
   const load = await loadOptions(values);

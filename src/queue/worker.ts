@@ -58,7 +58,7 @@ function reporter(job: Job, token: string | undefined, lockDuration: number) {
  * @example
  * ```ts ignore
  * const workers = startWorkers(() => redisClient(url, console.error), [model], {
- *   concurrency: 1, lockDuration: 30_000, stalledInterval: 30_000, load, log: console.error,
+ *   concurrency: 1, lockDuration: 60_000, stalledInterval: 30_000, load, log: console.error,
  * });
  * await workers.close();
  * ```

@@ -11,7 +11,7 @@ compares generated images with. Writes <out>/eval/ (default models/emoji/eval/):
 
 Trains (resuming from runs/classifier.pt) unless that checkpoint is finished.
 
-    /usr/bin/python3 scripts/train/emoji/classifier.py [--epochs 12] [--emoji 512] [--out models/emoji]
+    /usr/bin/python3 scripts/train/emoji/classifier.py [--epochs 16] [--emoji 512] [--samples 256] [--out models/emoji]
 """
 
 import argparse
@@ -33,8 +33,10 @@ COLUMNS = 32
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--epochs", type=int, default=12)
+    parser.add_argument("--epochs", type=int, default=16)
     parser.add_argument("--emoji", type=int, default=512, help="evaluation emoji (sheet cells)")
+    parser.add_argument("--samples", type=int, default=256,
+                        help="deno task eval's default sample count (the first emoji of the shuffle)")
     parser.add_argument("--out", default=os.path.join(ROOT, "models", "emoji"))
     parser.add_argument("--threads", type=int, default=None)
     args = parser.parse_args()
@@ -44,7 +46,7 @@ def main():
     images, emoji, sets, split = load_emoji()
     classes = meta["emoji_count"]
     train, held_out = split == 0, split == 1
-    model = Classifier(classes, channels=3)
+    model = Classifier(classes, channels=3, downsample=True)
     state = train_classifier(model, (pixels(images[train]), emoji[train]), (pixels(images[held_out]), emoji[held_out]),
                              args.epochs, Log("classifier"), os.path.join(RUNS, "classifier.pt"), smoothing=0.1)
     model.eval()
@@ -84,6 +86,7 @@ def main():
         "classifier_accuracy": {"train": round(state["train_accuracy"], 4),
                                 "held_out": round(state["held_out_accuracy"], 4),
                                 "held_out_top5": round(state["held_out_top5"], 4)},
+        "samples": args.samples,
         "held_out_set": meta["held_out"],
         "attribution": meta["sets"][meta["held_out"]]["attribution"] + " (held-out.png; "
                        + meta["sets"][meta["held_out"]]["license"] + ")",

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { DEFAULT_MODEL_DIR, loadModel } from "../model.ts";
+import { loadModel, SHIPPED_MODEL_DIRS } from "../model.ts";
 import { parseQueueUrl, probeRedis, redisClient } from "../queue/redis.ts";
 import { startWorkers } from "../queue/worker.ts";
 import { integerOption, loadOptions, parseArgs } from "./options.ts";
@@ -39,7 +39,7 @@ export async function workerCommand(args: string[]): Promise<void> {
   await probeRedis(url);
   const load = await loadOptions(values);
   const models = [];
-  for (const dir of values.model ?? [DEFAULT_MODEL_DIR]) models.push(await loadModel(dir, load));
+  for (const dir of values.model ?? SHIPPED_MODEL_DIRS) models.push(await loadModel(dir, load));
   const log = (line: string) => console.error(line);
   const workers = startWorkers(() => redisClient(url, log), models, {
     concurrency,

@@ -15,33 +15,42 @@
  * @module
  */
 
-/** Squared Euclidean distances between rows of `a` [n, dim] and rows of `b` [m, dim]: flat [n, m]. */
-function distances(a: ArrayLike<number>, b: ArrayLike<number>, dim: number): Float64Array {
-  const n = a.length / dim, m = b.length / dim;
-  const out = new Float64Array(n * m);
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j < m; j++) {
-      let sum = 0;
-      for (let d = 0; d < dim; d++) {
-        const diff = a[i * dim + d] - b[j * dim + d];
-        sum += diff * diff;
-      }
-      out[i * m + j] = sum;
-    }
+/** Squared Euclidean distance between row i of `a` and row j of `b` (rows of `dim`). */
+function distance(
+  a: ArrayLike<number>,
+  i: number,
+  b: ArrayLike<number>,
+  j: number,
+  dim: number,
+): number {
+  let sum = 0;
+  for (let d = 0; d < dim; d++) {
+    const diff = a[i * dim + d] - b[j * dim + d];
+    sum += diff * diff;
   }
-  return out;
+  return sum;
 }
 
-/** Per row of a set, the squared distance to its k-th nearest other row. */
+/**
+ * Per row of a set, the squared distance to its k-th nearest other row. Row by row, keeping
+ * the k nearest so far: memory stays O(rows), not O(rows²) (50,000 samples would need 20 GB).
+ */
 function kthNeighbour(features: ArrayLike<number>, dim: number, k: number): Float64Array {
   const n = features.length / dim;
   if (!Number.isInteger(n) || n <= k) {
     throw new RangeError(`need more than k = ${k} feature rows of length ${dim}, got ${n}`);
   }
-  const all = distances(features, features, dim);
+  const nearest = new Float64Array(k);
   return Float64Array.from({ length: n }, (_, i) => {
-    const others = Array.from(all.subarray(i * n, (i + 1) * n)).filter((_, j) => j !== i);
-    return others.sort((x, y) => x - y)[k - 1];
+    nearest.fill(Infinity);
+    for (let j = 0; j < n; j++) {
+      const d = j === i ? Infinity : distance(features, i, features, j, dim);
+      if (d >= nearest[k - 1]) continue;
+      let at = k - 1;
+      for (; at > 0 && nearest[at - 1] > d; at--) nearest[at] = nearest[at - 1];
+      nearest[at] = d;
+    }
+    return nearest[k - 1];
   });
 }
 
@@ -79,12 +88,10 @@ export function manifold(support: ArrayLike<number>, dim: number, k = 3): Manifo
  */
 export function countInside(of: Manifold, probe: ArrayLike<number>): number {
   const { support, dim, radii } = of;
-  const between = distances(probe, support, dim);
-  const m = radii.length, rows = probe.length / dim;
   let inside = 0;
-  for (let i = 0; i < rows; i++) {
-    for (let j = 0; j < m; j++) {
-      if (between[i * m + j] <= radii[j]) {
+  for (let i = 0; i < probe.length / dim; i++) {
+    for (let j = 0; j < radii.length; j++) {
+      if (distance(probe, i, support, j, dim) <= radii[j]) {
         inside++;
         break;
       }

@@ -254,36 +254,45 @@ Deno.test("queue: Redis unreachable or a bad URL: one line, exit 1, for the comm
 });
 
 Deno.test({
-  name: "queue: eval --queue gives the local run's figures for the same seeds",
+  name: "queue: eval --queue gives the local run's figures, class and text model alike",
   ignore: !ready,
   fn: async () => {
     const redis = await startRedis();
+    // The default models: glyphs (classes) and emoji (prompts, through the evaluator's condition).
     const workers = [await startWorker(redis.url, ["--threads", "1"])];
-    // Shards of 5 against batches of 8: the batches differ from the local run's, the images not.
-    const args = ["eval", "--steps", "4", "--samples", "23", "--batch", "8", "--seed", "11"];
+    // Shards against batches of another size: the batches differ from the local run's, the
+    // images not.
+    const runs = [
+      [["--steps", "4", "--samples", "23", "--batch", "8", "--seed", "11"], "5"],
+      [["--model", `${ROOT}models/emoji`, "--steps", "2", "--samples", "7", "--batch", "4"], "3"],
+    ] as const;
     try {
-      const local = await inProcess([...args, "--json", "--threads", "1"]);
-      assertEquals(local.code, 0, local.stderr.join("\n"));
-      const queued = await within(
-        240_000,
-        "eval --queue",
-        inProcess([...args, "--json", "--queue", redis.url, "--shard-size", "5"]),
-      );
-      assertEquals(queued.code, 0, queued.stderr.join("\n"));
-      const [a, b] = [JSON.parse(local.stdout[0]), JSON.parse(queued.stdout[0])];
-      // Every figure; the classifier reads 5 images at a time there and 23 here, so allow the
-      // last bits of its features to differ (and the IS sums' order).
-      const figures = ["accuracy", "top5", "frechet", "precision", "recall", "inceptionScore"];
-      for (const key of figures) {
-        assert(
-          Math.abs(a[key] - b[key]) <= 1e-9 * Math.abs(a[key]),
-          `${key}: ${a[key]} vs ${b[key]}`,
+      for (const [settings, shardSize] of runs) {
+        const args = ["eval", ...settings, "--json", "--threads", "1"];
+        const local = await within(240_000, "eval", inProcess(args));
+        assertEquals(local.code, 0, local.stderr.join("\n"));
+        const queued = await within(
+          240_000,
+          "eval --queue",
+          inProcess([...args, "--queue", redis.url, "--shard-size", shardSize]),
         );
-        delete a[key], delete b[key];
+        assertEquals(queued.code, 0, queued.stderr.join("\n"));
+        const [a, b] = [JSON.parse(local.stdout[0]), JSON.parse(queued.stdout[0])];
+        // Every figure; the classifier reads a shard at a time there and all at once here, so
+        // allow the last bits of its features to differ (and the IS sums' order).
+        for (
+          const key of ["accuracy", "top5", "frechet", "precision", "recall", "inceptionScore"]
+        ) {
+          assert(
+            Math.abs(a[key] - b[key]) <= 1e-9 * Math.abs(a[key]),
+            `${settings[0]} ${key}: ${a[key]} vs ${b[key]}`,
+          );
+          delete a[key], delete b[key];
+        }
+        // The rest (settings, samples, the real images' references) exactly.
+        for (const report of [a, b]) delete report.seconds;
+        assertEquals(b, a);
       }
-      // The rest (settings, samples, the real images' references) exactly.
-      for (const report of [a, b]) delete report.seconds;
-      assertEquals(b, a);
     } finally {
       await stopAll(workers);
       await redis.stop();

@@ -60,6 +60,23 @@ async function stopAll(workers: TestWorker[]): Promise<void> {
   }
 }
 
+/** A private Redis, `count` workers on it and a client on the stand-in's queue; `stop()` ends all. */
+async function standIn(count: number, workerArgs: string[]) {
+  const redis = await startRedis();
+  const workers = await Promise.all(
+    Array.from({ length: count }, () => startWorker(redis.url, workerArgs)),
+  );
+  const client = new Redis(redis.url, { maxRetriesPerRequest: null });
+  const queue = new Queue("tiny-random", { connection: client, prefix: PREFIX });
+  const stop = async () => {
+    await queue.close();
+    client.disconnect();
+    await stopAll(workers);
+    await redis.stop();
+  };
+  return { url: redis.url, workers, queue, stop };
+}
+
 async function pngs(folder: string): Promise<Map<string, Uint8Array>> {
   const files = new Map<string, Uint8Array>();
   for await (const entry of Deno.readDir(folder)) {
@@ -95,18 +112,15 @@ Deno.test({
   name: "queue: 3 workers, 24 shards, one SIGKILLed mid-shard: every image once, local bytes",
   ignore: !ready,
   fn: async () => {
-    const redis = await startRedis();
+    const { url, workers, queue, stop } = await standIn(3, WORKER);
     const [out, local] = [await Deno.makeTempDir(), await Deno.makeTempDir()];
-    const workers = await Promise.all([0, 1, 2].map(() => startWorker(redis.url, WORKER)));
-    const client = new Redis(redis.url, { maxRetriesPerRequest: null });
-    const queue = new Queue("tiny-random", { connection: client, prefix: PREFIX });
     try {
       const queued = command([
         ...GENERATE,
         "--out",
         out,
         "--queue",
-        redis.url,
+        url,
         "--shard-size",
         "2",
       ]);
@@ -141,10 +155,7 @@ Deno.test({
         assertEquals((await within(60_000, "a worker to stop", worker.process.status)).code, 0);
       }
     } finally {
-      await queue.close();
-      client.disconnect();
-      await stopAll(workers);
-      await redis.stop();
+      await stop();
       await Deno.remove(out, { recursive: true });
       await Deno.remove(local, { recursive: true });
     }
@@ -155,14 +166,11 @@ Deno.test({
   name: "queue: a killed command re-run re-attaches and no finished shard is made again",
   ignore: !ready,
   fn: async () => {
-    const redis = await startRedis();
-    const out = await Deno.makeTempDir();
     // The default lock: with no worker killed here, a short one would only risk a busy
     // machine's shard being taken for stalled and made twice.
-    const workers = [await startWorker(redis.url, ["--model", STANDIN, "--threads", "1"])];
-    const client = new Redis(redis.url, { maxRetriesPerRequest: null });
-    const queue = new Queue("tiny-random", { connection: client, prefix: PREFIX });
-    const args = [...GENERATE, "--out", out, "--queue", redis.url, "--shard-size", "4"];
+    const { url, workers, queue, stop } = await standIn(1, ["--model", STANDIN, "--threads", "1"]);
+    const out = await Deno.makeTempDir();
+    const args = [...GENERATE, "--out", out, "--queue", url, "--shard-size", "4"];
     try {
       const first = command(args);
       await until(
@@ -180,10 +188,7 @@ Deno.test({
       const made = log.match(/^generate-\S+: \d+ image/gm)!;
       assertEquals(made.length, 12, "each of the 12 shards made once");
     } finally {
-      await queue.close();
-      client.disconnect();
-      await stopAll(workers);
-      await redis.stop();
+      await stop();
       await Deno.remove(out, { recursive: true });
     }
   },

@@ -24,6 +24,7 @@ commands:
   eval              score a scheduler's images with the model's glyph classifier
   analyze           per-step entropy and distances, heat maps, step grids (paper Fig. 3, 4, 10)
   serve             the HTTP server and web page; see README "Serving over HTTP"
+  worker            take generate/eval shards from a Redis queue; see README "Many machines"
   bench             per-image time split, images/s per batch, this machine's sgemm rate
 
 generate options:
@@ -36,7 +37,10 @@ ${KNOB_USAGE}
   --backend NAME           node (native ONNX Runtime, default) | wasm (onnxruntime-web)
   --threads N              ONNX Runtime intra-op threads (default: all cores)
   --provider NAME          ONNX Runtime execution provider (default: cpu)
-  --quiet                  no progress bar or summary on stderr`;
+  --quiet                  no progress bar or summary on stderr
+  --queue redis://H:P      run on workers (deno task worker); see README "Many machines"
+  --shard-size N           images per queued job (default 64)
+  --attempts N             tries per queued job before the command fails (default 3)`;
 
 type Command = (args: string[]) => void | Promise<void>;
 
@@ -48,6 +52,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   analyze: async () => (await import("./src/cli/analyze.ts")).analyzeCommand,
   bench: async () => (await import("./src/cli/bench.ts")).benchCommand,
   serve: async () => (await import("./src/cli/serve.ts")).serveCommand,
+  worker: async () => (await import("./src/cli/worker.ts")).workerCommand,
 };
 
 /**

@@ -124,7 +124,7 @@ Deno.test("emoji: the README's command twice gives identical bytes: a red object
     const { pictures } = await render({ model, prompts: ["blue heart"], settings: { seed: 1 } });
     let blue = 0;
     for (let i = 0; i < pictures[0].pixels.length; i += 3) {
-      const [pr, pg, pb] = pictures[0].pixels.subarray(i, i + 3);
+      const [pr, , pb] = pictures[0].pixels.subarray(i, i + 3);
       if (pb > pr + 60) blue++;
     }
     assert(blue > 300, `${blue} blue pixels for "blue heart"`);

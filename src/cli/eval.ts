@@ -5,9 +5,20 @@
  * @module
  */
 
-import { evaluate, type Figures, loadEvaluator } from "../eval/evaluator.ts";
-import { DEFAULT_MODEL_DIR, loadModel } from "../model.ts";
-import { cliSettings, integerOption, loadOptions, parseArgs, SAMPLER_OPTIONS } from "./options.ts";
+import { evalReport, type Figures, loadEvaluator, tallySamples } from "../eval/evaluator.ts";
+import { decodeTally, mergeTallies, type TallyJson } from "../eval/tally.ts";
+import { DEFAULT_MODEL_DIR, loadModel, modelSettings } from "../model.ts";
+import { runOnQueue } from "../queue/coordinator.ts";
+import { planEval } from "../queue/jobs.ts";
+import {
+  cliSettings,
+  integerOption,
+  loadOptions,
+  parseArgs,
+  QUEUE_OPTIONS,
+  queueChoice,
+  SAMPLER_OPTIONS,
+} from "./options.ts";
 
 /** Scores a scheduler's images and prints the report. */
 export async function evalCommand(args: string[]): Promise<void> {
@@ -15,6 +26,7 @@ export async function evalCommand(args: string[]): Promise<void> {
     args,
     options: {
       ...SAMPLER_OPTIONS,
+      ...QUEUE_OPTIONS,
       samples: { type: "string" },
       batch: { type: "string" },
       json: { type: "boolean" },
@@ -29,18 +41,37 @@ export async function evalCommand(args: string[]): Promise<void> {
     throw new Error(`--samples must be at least 2, got ${given}`);
   }
   if (batch < 1) throw new Error(`--batch must be at least 1, got ${batch}`);
+  const queue = queueChoice(values, batch);
   const options = await loadOptions(values);
   const model = await loadModel(values.model ?? DEFAULT_MODEL_DIR, options);
   const evaluator = await loadEvaluator(model, options);
   const samples = given ?? evaluator.samples;
-  const report = await evaluate({
+  const run = {
     model,
     evaluator,
     settings,
     samples,
     batch,
-    onBatch: (done, total) => console.error(`eval: ${done}/${total} images`),
-  });
+    onBatch: (done: number, total: number) => console.error(`eval: ${done}/${total} images`),
+  };
+  const started = performance.now();
+  let tally;
+  if (queue) {
+    // Workers tally shards of consecutive samples; merged, they are the local run's tally.
+    const { name } = model.manifest;
+    const shards = planEval(
+      name,
+      modelSettings(model.manifest, settings),
+      samples,
+      batch,
+      queue.shardSize,
+    );
+    const tallies = await runOnQueue<TallyJson>(queue.url, name, shards, queue);
+    tally = tallies.map(decodeTally).reduce(mergeTallies);
+  } else {
+    tally = await tallySamples(run, 0, samples);
+  }
+  const report = evalReport(run, tally, (performance.now() - started) / 1000);
   if (values.json) {
     console.log(JSON.stringify(report));
     return;

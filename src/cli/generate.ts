@@ -4,9 +4,10 @@
  * @module
  */
 
-import { basename, extname, join } from "node:path";
+import { basename, extname, join, resolve } from "node:path";
 import { assertWritable, type OutputFile, writeAtomically } from "../files.ts";
 import { checkCondition, type Condition } from "../condition.ts";
+import type { SettingsInput } from "../settings.ts";
 import { generate } from "../generate.ts";
 import {
   DEFAULT_MODEL_DIR,
@@ -16,10 +17,22 @@ import {
   type TextManifest,
 } from "../model.ts";
 import { progressBar } from "../progress.ts";
-import { cliSettings, integerOption, loadOptions, parseArgs, SAMPLER_OPTIONS } from "./options.ts";
+import { runOnQueue } from "../queue/coordinator.ts";
+import { type GenerateResult, planGenerate } from "../queue/jobs.ts";
+import {
+  cliSettings,
+  integerOption,
+  loadOptions,
+  parseArgs,
+  QUEUE_OPTIONS,
+  type QueueChoice,
+  queueChoice,
+  SAMPLER_OPTIONS,
+} from "./options.ts";
 
 const GENERATE_OPTIONS = {
   ...SAMPLER_OPTIONS,
+  ...QUEUE_OPTIONS,
   class: { type: "string", multiple: true },
   prompt: { type: "string", multiple: true },
   "negative-prompt": { type: "string" },
@@ -80,7 +93,13 @@ export async function generateCommand(args: string[]): Promise<void> {
   const settings = cliSettings(values);
   settings.seed ??= Math.floor(Math.random() * 2 ** 31); // printed below, so any run can be repeated
   const count = values.count === undefined ? 1 : integerOption("count", values.count);
-  if (count < 1 || count > 64) throw new Error(`--count must be from 1 to 64, got ${count}`);
+  const queue = queueChoice(values, 64);
+  // A local run holds the whole batch in memory; queued shards hold one shard each.
+  const maxCount = queue ? 1_000_000 : 64;
+  if (count < 1 || count > maxCount) {
+    throw new Error(`--count must be from 1 to ${maxCount}, got ${count}`);
+  }
+  if (queue && values.gif !== undefined) throw new Error("--gif is made by local runs only");
   const model = await loadModel(values.model ?? DEFAULT_MODEL_DIR, await loadOptions(values));
   const name = model.manifest.name;
   const condition = cliCondition(values, model.manifest, count);
@@ -96,6 +115,10 @@ export async function generateCommand(args: string[]): Promise<void> {
   await assertWritable(
     [...paths.images, ...(paths.grid ? [paths.grid] : []), values.gif ?? []].flat(),
   );
+  if (queue) {
+    await generateOnQueue(queue, model.manifest, condition, settings, paths.images, values.quiet);
+    return;
+  }
 
   const result = await generate({
     model,
@@ -121,4 +144,41 @@ export async function generateCommand(args: string[]): Promise<void> {
     }
   }
   for (const file of files) console.log(file.path);
+}
+
+/**
+ * `--queue`: the images in shards of consecutive seeds, made and written by workers (the
+ * same names and bytes as a local run; no grid). Prints the paths, like a local run.
+ */
+async function generateOnQueue(
+  queue: QueueChoice,
+  manifest: Manifest,
+  condition: Condition,
+  settings: SettingsInput,
+  images: string[],
+  quiet = false,
+): Promise<void> {
+  const resolved = modelSettings(manifest, settings);
+  // Workers on other machines resolve paths against the shared file system, not our folder.
+  const paths = images.map((path) => resolve(path));
+  const shards = planGenerate(manifest.name, condition, resolved, paths, queue.shardSize);
+  if (!quiet) {
+    console.error(
+      `queue: ${paths.length} image(s) of ${manifest.name} in ${shards.length} shard(s), ` +
+        `seed ${resolved.seed} (re-run with --seed ${resolved.seed} to re-attach)`,
+    );
+  }
+  const started = performance.now();
+  const results = await runOnQueue<GenerateResult>(queue.url, manifest.name, shards, {
+    attempts: queue.attempts,
+    quiet,
+  });
+  if (!quiet) {
+    const seconds = results.reduce((sum, result) => sum + result.seconds, 0);
+    const wall = (performance.now() - started) / 1000;
+    console.error(
+      `${paths.length} image(s) in ${wall.toFixed(1)} s, ${seconds.toFixed(1)} s of worker time`,
+    );
+  }
+  for (const path of images) console.log(path);
 }

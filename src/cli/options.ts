@@ -70,3 +70,46 @@ export async function loadOptions(values: Values): Promise<LoadOptions> {
   const backend = await loadBackend(values.backend as string | undefined);
   return { backend, threads, provider: values.provider as string | undefined };
 }
+
+/** The options of `generate` and `eval` that send the work to workers (`--queue`). */
+export const QUEUE_OPTIONS = {
+  queue: { type: "string" },
+  "shard-size": { type: "string" },
+  attempts: { type: "string" },
+} as const;
+
+/** `--queue`'s settings, or undefined for a local run. */
+export interface QueueChoice {
+  url: string;
+  /** Images per shard. */
+  shardSize: number;
+  /** Tries per shard. */
+  attempts: number;
+}
+
+/**
+ * Reads `--queue URL`, `--shard-size N` (default `shardSize`) and `--attempts N` (default 3).
+ *
+ * @example
+ * ```ts
+ * import { queueChoice } from "./options.ts";
+ * queueChoice({ queue: "redis://127.0.0.1:6379", "shard-size": "8" }, 64)?.shardSize; // 8
+ * ```
+ */
+export function queueChoice(values: Values, shardSize: number): QueueChoice | undefined {
+  const positive = (name: string, fallback: number) => {
+    const value = values[name] as string | undefined;
+    const number = value === undefined ? fallback : integerOption(name, value);
+    if (number < 1) throw new Error(`--${name} must be at least 1, got ${number}`);
+    return number;
+  };
+  const size = positive("shard-size", shardSize);
+  const attempts = positive("attempts", 3);
+  if (values.queue === undefined) {
+    if (values["shard-size"] !== undefined || values.attempts !== undefined) {
+      throw new Error("--shard-size and --attempts go with --queue");
+    }
+    return undefined;
+  }
+  return { url: values.queue as string, shardSize: size, attempts };
+}

@@ -7,6 +7,8 @@
 
 import { createApp } from "../../routes/app.ts";
 import { loadModel, SHIPPED_MODEL_DIRS } from "../model.ts";
+import { parseQueueUrl, probeRedis, redisClient } from "../queue/redis.ts";
+import { queueGenerator } from "../queue/serve.ts";
 import { GenerationService } from "../server/service.ts";
 import { integerOption, loadOptions, parseArgs } from "./options.ts";
 
@@ -16,6 +18,7 @@ const SERVE_OPTIONS = {
   model: { type: "string", multiple: true },
   concurrency: { type: "string" },
   queue: { type: "string" },
+  "queue-size": { type: "string" },
   timeout: { type: "string" },
   "max-count": { type: "string" },
   backend: { type: "string" },
@@ -36,15 +39,20 @@ export async function serveCommand(args: string[]): Promise<void> {
   const port = optional("port", 0) ?? 8787;
   if (port > 65535) throw new Error(`--port must be from 0 to 65535, got ${port}`);
   const timeout = optional("timeout", 1);
+  // `--queue redis://…` sends the generations to workers; `--queue N`, the older spelling of
+  // `--queue-size N`, still sets how many may wait.
+  const redis = /^rediss?:/i.test(values.queue ?? "") ? parseQueueUrl(values.queue!) : undefined;
+  if (redis) await probeRedis(redis);
+  const queueSize = optional(redis || values.queue === undefined ? "queue-size" : "queue", 0);
   const load = await loadOptions(values);
   const models = [];
   for (const dir of values.model ?? SHIPPED_MODEL_DIRS) models.push(await loadModel(dir, load));
   const service = new GenerationService(models, {
     concurrency: optional("concurrency", 1),
-    queueSize: optional("queue", 0),
+    queueSize,
     timeoutMs: timeout === undefined ? undefined : timeout * 1000,
     maxCount: optional("max-count", 1),
-  });
+  }, redis && queueGenerator(redisClient(redis, (line) => console.error(line))));
   const app = createApp(service);
   const server = Deno.serve({
     port,
@@ -53,7 +61,8 @@ export async function serveCommand(args: string[]): Promise<void> {
       const names = [...service.models.keys()].join(", ");
       console.error(
         `listening on http://${hostname}:${port}/ (models: ${names}; ` +
-          `${service.limiter.concurrency} at a time, ${service.limiter.queueSize} queued)`,
+          `${service.limiter.concurrency} at a time, ${service.limiter.queueSize} queued` +
+          `${redis ? `, run by the workers of ${redis.host}` : ""})`,
       );
     },
   }, app.fetch);

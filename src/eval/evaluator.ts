@@ -20,12 +20,13 @@ import { checkSignature } from "../backend/onnx.ts";
 import type { Condition } from "../condition.ts";
 import { render } from "../generate.ts";
 import { decodePng, type Picture } from "../image.ts";
-import { classNames, type LoadOptions, type Model, openSession } from "../model.ts";
+import { classNames, type LoadOptions, type Model, modelSettings, openSession } from "../model.ts";
 import { ModelError } from "../model_error.ts";
 import type { StepEvent } from "../sampler.ts";
 import type { SamplerSettings, SettingsInput } from "../settings.ts";
 import { frechetDistance, moments } from "./frechet.ts";
-import { inceptionScore, precisionRecall, softmaxRows } from "./manifold.ts";
+import { countInside, inceptionScoreOf, inceptionSums, manifold, softmaxRows } from "./manifold.ts";
+import type { Tally } from "./tally.ts";
 
 const SIDE = 64;
 /** The k of the top-k accuracy reported beside top-1. */
@@ -65,8 +66,13 @@ export interface Evaluator {
   samples: number;
   /** What asking for class c means: `{ classes: [c] }` or `{ prompts: [its prompt] }`. */
   condition(classes: number[]): Condition;
-  /** Scores classified images asked for `labels` against the real held-out images. */
-  score(reading: Reading, labels: readonly number[]): Figures;
+  /**
+   * What classified images asked for `labels` add to an evaluation: hit counts, the count
+   * inside the real held-out images' manifold, the Inception-score sums and the features.
+   */
+  tally(reading: Reading, labels: readonly number[]): Tally;
+  /** The figures of all the images a tally holds, against the real held-out images. */
+  figures(tally: Tally): Figures;
   /** Real held-out images scored as generated ones (their accuracy is the ceiling). */
   heldOut: Figures;
   /** Real training-data images scored against the held-out ones: Fréchet is the floor. */
@@ -121,13 +127,13 @@ async function readSheet(
   return { pictures, labels: cellLabels };
 }
 
-/** Share of images whose class is among their `k` most likely (k ≤ TOP_K). */
-function topK(reading: Reading, labels: readonly number[], k: number): number {
-  let hits = 0;
+/** How many images have their class among their `k` most likely (k ≤ TOP_K). */
+function hits(reading: Reading, labels: readonly number[], k: number): number {
+  let count = 0;
   labels.forEach((label, i) => {
-    if (reading.ranked.subarray(i * TOP_K, i * TOP_K + k).includes(label)) hits++;
+    if (reading.ranked.subarray(i * TOP_K, i * TOP_K + k).includes(label)) count++;
   });
-  return hits / labels.length;
+  return count;
 }
 
 /** The `k` largest scores' indices, largest first. */
@@ -239,22 +245,48 @@ export async function loadEvaluator(
   const heldOutReading = await classify(heldOutSheet.pictures);
   const trainReading = await classify(trainSheet.pictures);
   const heldOutMoments = moments(heldOutReading.features, heldOutReading.dim);
-  const score = (reading: Reading, labels: readonly number[]): Figures => ({
-    accuracy: topK(reading, labels, 1),
-    top5: topK(reading, labels, TOP_K),
-    frechet: frechetDistance(moments(reading.features, reading.dim), heldOutMoments),
-    ...precisionRecall(heldOutReading.features, reading.features, reading.dim),
-    inceptionScore: inceptionScore(reading.probabilities, classes),
-  });
+  const real = manifold(heldOutReading.features, heldOutReading.dim);
+  const tally = (reading: Reading, labels: readonly number[]): Tally => {
+    const { marginal, plogp } = inceptionSums(reading.probabilities, classes);
+    return {
+      counts: {
+        samples: labels.length,
+        top1: hits(reading, labels, 1),
+        top5: hits(reading, labels, TOP_K),
+        inReal: countInside(real, reading.features),
+        plogp,
+      },
+      sums: { probabilities: marginal },
+      rows: { features: { dim: reading.dim, data: reading.features } },
+    };
+  };
+  // Precision is a count per image; recall needs every generated row (their manifold).
+  const figures = ({ counts, sums, rows }: Tally): Figures => {
+    const { dim, data } = rows.features;
+    return {
+      accuracy: counts.top1 / counts.samples,
+      top5: counts.top5 / counts.samples,
+      frechet: frechetDistance(moments(data, dim), heldOutMoments),
+      precision: counts.inReal / counts.samples,
+      recall: countInside(manifold(data, dim), heldOutReading.features) /
+        heldOutSheet.labels.length,
+      inceptionScore: inceptionScoreOf({
+        images: counts.samples,
+        marginal: sums.probabilities,
+        plogp: counts.plogp,
+      }),
+    };
+  };
   return {
     classify,
     // Class models ask for every class in turn; text models for the held-out sheet's emoji.
     targets: manifest.held_out_labels ?? Array.from({ length: classes }, (_, c) => c),
     samples: manifest.samples ?? 620,
     condition: (wanted) => text ? { prompts: wanted.map((c) => prompts![c]) } : { classes: wanted },
-    score,
-    heldOut: score(heldOutReading, heldOutSheet.labels),
-    trainSample: score(trainReading, trainSheet.labels),
+    tally,
+    figures,
+    heldOut: figures(tally(heldOutReading, heldOutSheet.labels)),
+    trainSample: figures(tally(trainReading, trainSheet.labels)),
   };
 }
 
@@ -289,6 +321,71 @@ export interface EvalReport extends Figures {
 }
 
 /**
+ * Generates and classifies samples [start, start + count) of an evaluation (sample i asks
+ * for `evaluator.targets[i mod length]`, with seed + i): their tally. Shards of one run,
+ * scored apart (`eval --queue`), merge into the tally of the whole run.
+ *
+ * @example
+ * ```ts ignore
+ * const tally = await tallySamples({ model, evaluator, settings: { seed: 0 }, samples: 620 }, 0, 62);
+ * tally.counts.top1; // images read as the class asked for
+ * ```
+ */
+export async function tallySamples(
+  options: EvalOptions,
+  start: number,
+  count: number,
+): Promise<Tally> {
+  const { model, evaluator, batch = 62, onBatch, onStep } = options;
+  const { targets } = evaluator;
+  const seed = options.settings.seed ?? 0;
+  const pictures: Picture[] = [];
+  const labels: number[] = [];
+  for (let first = start; first < start + count; first += batch) {
+    const wanted = Array.from(
+      { length: Math.min(batch, start + count - first) },
+      (_, b) => targets[(first + b) % targets.length],
+    );
+    const rendering = await render({
+      model,
+      ...evaluator.condition(wanted),
+      settings: { ...options.settings, seed: seed + first },
+      onStep,
+    });
+    pictures.push(...rendering.pictures);
+    labels.push(...wanted);
+    onBatch?.(pictures.length, count);
+  }
+  return evaluator.tally(await evaluator.classify(pictures), labels);
+}
+
+/**
+ * The report of an evaluation from the tally of all its samples, however it was made.
+ *
+ * @example
+ * ```ts ignore
+ * const report = evalReport(options, await tallySamples(options, 0, options.samples), 12.5);
+ * ```
+ */
+export function evalReport(options: EvalOptions, tally: Tally, seconds: number): EvalReport {
+  const { model, evaluator, samples } = options;
+  const seed = options.settings.seed ?? 0;
+  const settings = modelSettings(model.manifest, { ...options.settings, seed });
+  return {
+    scheduler: settings.scheduler,
+    steps: settings.steps,
+    samples,
+    seed,
+    cfg: settings.cfg,
+    settings,
+    ...evaluator.figures(tally),
+    realHeldOut: evaluator.heldOut,
+    realTrainSample: evaluator.trainSample,
+    seconds,
+  };
+}
+
+/**
  * Generates `samples` images (glyphs: 10 per class for 620 samples on the 62 classes) and
  * scores them.
  *
@@ -298,40 +395,7 @@ export interface EvalReport extends Figures {
  * ```
  */
 export async function evaluate(options: EvalOptions): Promise<EvalReport> {
-  const { model, evaluator, samples, batch = 62, onBatch, onStep } = options;
-  const { targets } = evaluator;
-  const seed = options.settings.seed ?? 0;
   const started = performance.now();
-  const pictures: Picture[] = [];
-  const labels: number[] = [];
-  let used;
-  for (let start = 0; start < samples; start += batch) {
-    const wanted = Array.from(
-      { length: Math.min(batch, samples - start) },
-      (_, b) => targets[(start + b) % targets.length],
-    );
-    const rendering = await render({
-      model,
-      ...evaluator.condition(wanted),
-      settings: { ...options.settings, seed: seed + start },
-      onStep,
-    });
-    pictures.push(...rendering.pictures);
-    labels.push(...wanted);
-    used = rendering.settings;
-    onBatch?.(pictures.length, samples);
-  }
-  const reading = await evaluator.classify(pictures);
-  return {
-    scheduler: used!.scheduler,
-    steps: used!.steps,
-    samples,
-    seed,
-    cfg: used!.cfg,
-    settings: used!,
-    ...evaluator.score(reading, labels),
-    realHeldOut: evaluator.heldOut,
-    realTrainSample: evaluator.trainSample,
-    seconds: (performance.now() - started) / 1000,
-  };
+  const tally = await tallySamples(options, 0, options.samples);
+  return evalReport(options, tally, (performance.now() - started) / 1000);
 }

@@ -15,6 +15,7 @@ commands:
   eval              score a scheduler's images with the model's glyph classifier
   analyze           per-step entropy and distances, heat maps, step grids (paper Fig. 3, 4, 10)
   serve             the HTTP server and web page; see README "Serving over HTTP"
+  worker            take generate/eval shards from a Redis queue; see README "Many machines"
   bench             per-image time split, images/s per batch, this machine's sgemm rate
 
 'deno task <command> --help' lists a command's options.`;
@@ -29,6 +30,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   analyze: async () => (await import("./src/cli/analyze.ts")).analyzeCommand,
   bench: async () => (await import("./src/cli/bench.ts")).benchCommand,
   serve: async () => (await import("./src/cli/serve.ts")).serveCommand,
+  worker: async () => (await import("./src/cli/worker.ts")).workerCommand,
 };
 
 /**

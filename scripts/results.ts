@@ -1,19 +1,58 @@
 /**
- * Measures the three schedulers on a model with an `eval/` folder and writes
- * docs/results.json plus one image grid per scheduler (same seeds and classes) under
- * docs/images/. `deno task results [--model DIR] [--samples 620] [--steps 8,16,32]`.
+ * Measures the schedulers on a model with an `eval/` folder and writes
+ * `<out>/results-<model>.json` plus one image grid per scheduler variant (same seeds and
+ * classes or prompts) under `<out>/images/<model>/`, and prints the table as Markdown.
+ *
+ *   deno task results [--model DIR] [--samples N] [--steps 8,16,32] [--variants a,b] [--out docs]
+ *
+ * A variant is a list of command-line knobs, so each cell is reproduced exactly by
+ * `deno task eval --model DIR <the variant's knobs> --steps S --samples N`.
  *
  * @module
  */
 
-import { parseArgs } from "../src/cli/options.ts";
+import { cliSettings, parseArgs, SAMPLER_OPTIONS } from "../src/cli/options.ts";
 import { nodeBackend } from "../src/backend/onnx-node.ts";
-import { type EvalReport, evaluate, loadEvaluator } from "../src/eval/glyphs.ts";
+import { type EvalReport, evaluate, type Figures, loadEvaluator } from "../src/eval/evaluator.ts";
 import { writeAtomically } from "../src/files.ts";
 import { render } from "../src/generate.ts";
 import { encodePng, tile } from "../src/image.ts";
-import { classNames, DEFAULT_MODEL_DIR, loadModel } from "../src/model.ts";
-import { SCHEDULER_NAMES } from "../src/scheduler/mod.ts";
+import { DEFAULT_MODEL_DIR, loadModel } from "../src/model.ts";
+
+/** The scheduler variants compared, as the knobs that select them. */
+const VARIANTS: Record<string, string[]> = {
+  halton: ["--scheduler", "halton"],
+  // The official demo's Halton: the order rolled by a random offset per image.
+  "halton-randomized": ["--scheduler", "halton", "--randomize"],
+  // The official Confidence sampler's defaults (arccos counts, linear Gumbel noise).
+  confidence: ["--scheduler", "confidence"],
+  // aMused's own rules (README, "aMused's own sampler, as knobs"), at the model's guidance.
+  "confidence-amused": [
+    ...["--scheduler", "confidence", "--count-mode", "amused", "--noise", "linear"],
+    ...["--noise-temperature", "2", "--cfg-ramp", "constant", "--temperature", "1", "--top-k", "0"],
+  ],
+  random: ["--scheduler", "random"],
+};
+
+/** The text models' grid: everyday prompts, the same for every variant. */
+const GRID_PROMPTS = [
+  "red apple",
+  "grinning face",
+  "thumbs up",
+  "cat face",
+  "pizza",
+  "rocket",
+  "flag: Japan",
+  "red heart",
+  "sun",
+  "snowman",
+  "dog face",
+  "birthday cake",
+  "rainbow",
+  "ghost",
+  "hamburger",
+  "police car",
+];
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -21,67 +60,92 @@ const { values } = parseArgs({
     model: { type: "string" },
     samples: { type: "string" },
     steps: { type: "string" },
+    variants: { type: "string" },
     out: { type: "string" },
   },
   strict: true,
 });
-const samples = Number(values.samples ?? 620);
 const stepCounts = (values.steps ?? "8,16,32").split(",").map(Number);
+const variants = (values.variants ?? Object.keys(VARIANTS).join(",")).split(",");
+for (const name of variants) {
+  if (!(name in VARIANTS)) {
+    throw new Error(`unknown variant ${name}; known: ${Object.keys(VARIANTS).join(", ")}`);
+  }
+}
 const out = values.out ?? "docs";
-const model = await loadModel(values.model ?? DEFAULT_MODEL_DIR, { backend: nodeBackend });
+const dir = values.model ?? DEFAULT_MODEL_DIR;
+const model = await loadModel(dir, { backend: nodeBackend });
 const evaluator = await loadEvaluator(model, { backend: nodeBackend });
+const samples = Number(values.samples ?? evaluator.samples);
+const knobs = (name: string) =>
+  cliSettings(parseArgs({ args: VARIANTS[name], options: SAMPLER_OPTIONS, strict: true }).values);
 
-const reports: EvalReport[] = [];
+const cells: { variant: string; command: string; report: EvalReport }[] = [];
 for (const steps of stepCounts) {
-  for (const scheduler of SCHEDULER_NAMES) {
+  for (const variant of variants) {
     const report = await evaluate({
       model,
       evaluator,
       samples,
-      settings: { scheduler, steps, seed: 0 },
+      settings: { ...knobs(variant), steps, seed: 0 },
     });
-    reports.push(report);
+    const command = `deno task eval --model ${dir} ${
+      VARIANTS[variant].join(" ")
+    } --steps ${steps} --samples ${samples} --seed 0 --json`;
+    cells.push({ variant, command, report });
     console.error(
-      `${scheduler} ${steps} steps: accuracy ${report.accuracy.toFixed(3)}, ` +
-        `Fréchet ${report.frechet.toFixed(2)} (${report.seconds.toFixed(0)} s)`,
+      `${variant} ${steps} steps: top-1 ${report.accuracy.toFixed(3)}, top-5 ${
+        report.top5.toFixed(3)
+      }, Fréchet ${report.frechet.toFixed(2)}, precision ${report.precision.toFixed(3)}, recall ${
+        report.recall.toFixed(3)
+      }, IS ${report.inceptionScore.toFixed(2)} (${report.seconds.toFixed(0)} s)`,
     );
   }
 }
 
-// One grid per scheduler: every class once, seeds 0…61, the largest step count.
-const classes = classNames(model.manifest).map((_, i) => i);
-const grids = await Promise.all(SCHEDULER_NAMES.map(async (scheduler) => {
+// One grid per variant at the largest step count: every class once (class models) or the
+// grid prompts (text models), seeds 0…
+const condition = model.manifest.task === "text-to-image"
+  ? { prompts: GRID_PROMPTS }
+  : { classes: evaluator.targets };
+const name = model.manifest.name;
+const grids = [];
+for (const variant of variants) {
   const { pictures } = await render({
     model,
-    classes,
-    settings: { scheduler, steps: Math.max(...stepCounts), seed: 0 },
+    ...condition,
+    settings: { ...knobs(variant), steps: Math.max(...stepCounts), seed: 0 },
   });
-  return { path: `${out}/images/grid-${scheduler}.png`, bytes: encodePng(tile(pictures, 2, 16)) };
-}));
-await Deno.mkdir(`${out}/images`, { recursive: true });
+  grids.push({
+    path: `${out}/images/${name}/grid-${variant}.png`,
+    bytes: encodePng(tile(pictures, 2, Math.min(16, pictures.length))),
+  });
+}
+await Deno.mkdir(`${out}/images/${name}`, { recursive: true });
 const summary = {
-  model: model.manifest.name,
+  model: name,
   samples,
-  classifierHeldOutAccuracy: evaluator.heldOutAccuracy,
-  frechetRealFloor: evaluator.floor,
-  reports,
+  realHeldOut: evaluator.heldOut,
+  realTrainSample: evaluator.trainSample,
+  cells,
 };
 await writeAtomically([
   ...grids,
   {
-    path: `${out}/results.json`,
+    path: `${out}/results-${name}.json`,
     bytes: new TextEncoder().encode(JSON.stringify(summary, null, 1) + "\n"),
   },
 ]);
+const percent = (x: number) => `${(100 * x).toFixed(1)} %`;
+const columns = (f: Figures) =>
+  [percent(f.accuracy), percent(f.top5), f.frechet.toFixed(2), percent(f.precision)]
+    .concat([percent(f.recall), f.inceptionScore.toFixed(2)]).join(" | ");
 console.log(
   [
-    "| scheduler | steps | accuracy | Fréchet |",
-    "| --- | --- | --- | --- |",
-    ...reports.map((r) =>
-      `| ${r.scheduler} | ${r.steps} | ${(100 * r.accuracy).toFixed(1)}% | ${
-        r.frechet.toFixed(2)
-      } |`
-    ),
-    `| real training-font glyphs (floor) | – | – | ${evaluator.floor.toFixed(2)} |`,
+    "| scheduler | steps | top-1 | top-5 | Fréchet ↓ | precision | recall | IS analogue |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ...cells.map(({ variant, report }) => `| ${variant} | ${report.steps} | ${columns(report)} |`),
+    `| real held-out images | – | ${columns(evaluator.heldOut)} |`,
+    `| real training images vs held-out | – | ${columns(evaluator.trainSample)} |`,
   ].join("\n"),
 );

@@ -43,6 +43,12 @@ export const MANIFEST_FILE = "model.json";
 /** The folder `deno task generate` uses when no `--model` is given. */
 export const DEFAULT_MODEL_DIR: string = new URL("../models/glyphs", import.meta.url).pathname;
 
+/** The models trained here that ship in the repository, one a task: `deno task serve` serves both. */
+export const SHIPPED_MODEL_DIRS: readonly string[] = [
+  DEFAULT_MODEL_DIR,
+  new URL("../models/emoji", import.meta.url).pathname,
+];
+
 /** What every `model.json` says: what a model folder holds and how to sample from it. */
 interface ManifestBase {
   format: typeof MANIFEST_FORMAT | typeof MANIFEST_FORMAT_2;

@@ -4,7 +4,13 @@ import { Buffer } from "node:buffer";
 import { createApp } from "../routes/app.ts";
 import { nodeBackend } from "../src/backend/onnx-node.ts";
 import type { Page } from "playwright-core";
-import { classNames, DEFAULT_MODEL_DIR, loadModel, type Model } from "../src/model.ts";
+import {
+  classNames,
+  DEFAULT_MODEL_DIR,
+  loadModel,
+  type Model,
+  SHIPPED_MODEL_DIRS,
+} from "../src/model.ts";
 import { GenerationService } from "../src/server/service.ts";
 import { assert, assertEquals } from "./assert.ts";
 import { needing } from "./needs.ts";
@@ -144,32 +150,31 @@ Deno.test(needing(noChromium, {
 }));
 
 Deno.test(needing(noChromium, {
-  name: "browser: a text model gets a prompt box; the server's and the page's own runs finish",
+  name: "browser: the emoji model gets a prompt box; the server's and the page's own runs finish",
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
-    const tiny = new URL("../models/tiny-amused", import.meta.url).pathname;
     const models = await Promise.all(
-      [DEFAULT_MODEL_DIR, tiny].map((dir) => loadModel(dir, { backend: nodeBackend })),
+      SHIPPED_MODEL_DIRS.map((dir) => loadModel(dir, { backend: nodeBackend })),
     );
     await withPage(models, async (page, url) => {
       await page.waitForSelector("#class option", { state: "attached" });
       assert(await page.isVisible("#class") && !(await page.isVisible("#prompt")));
-      await page.selectOption("#model", "tiny-amused");
+      await page.selectOption("#model", "emoji");
       assert(await page.isVisible("#prompt") && !(await page.isVisible("#class")));
-      await page.fill("#prompt", "a red apple");
+      await page.fill("#prompt", "red apple");
       await page.fill("#seed", "2");
       await page.fill("#steps", "4");
       await page.click("#generate");
       const done = page.locator("figure.result[data-done=true]");
       await done.first().waitFor({ timeout: 60_000 });
-      assert((await done.first().locator("figcaption").textContent())!.includes("“a red apple”"));
+      assert((await done.first().locator("figcaption").textContent())!.includes("“red apple”"));
       const shown = (await done.first().locator("img").getAttribute("src"))!
         .replace("data:image/png;base64,", "");
       const direct = await fetch(`${url}v1/generate`, {
         method: "POST",
         headers: { "content-type": "application/json" },
-        body: JSON.stringify({ model: "tiny-amused", prompt: "a red apple", seed: 2, steps: 4 }),
+        body: JSON.stringify({ model: "emoji", prompt: "red apple", seed: 2, steps: 4 }),
       });
       const serverPng = new Uint8Array(await direct.arrayBuffer());
       assertEquals(new Uint8Array(Buffer.from(shown, "base64")), serverPng);
@@ -177,7 +182,7 @@ Deno.test(needing(noChromium, {
       // In this browser: the tokenizer and the text encoder run in the page too.
       await generateInBrowser(page);
       const caption = page.locator("figure[data-where=browser] figcaption");
-      assert((await caption.textContent())!.includes("“a red apple” (in this browser)"));
+      assert((await caption.textContent())!.includes("“red apple” (in this browser)"));
     });
   },
 }));

@@ -3,7 +3,7 @@
  * for, and `deno task eval` scores well above chance (a reduced sample count for CI).
  */
 import { nodeBackend } from "../src/backend/onnx-node.ts";
-import { evaluate, loadEvaluator } from "../src/eval/glyphs.ts";
+import { evaluate, loadEvaluator } from "../src/eval/evaluator.ts";
 import { render } from "../src/generate.ts";
 import { classNames, DEFAULT_MODEL_DIR, loadModel } from "../src/model.ts";
 import { main } from "../main.ts";
@@ -28,11 +28,12 @@ Deno.test("ONNX Runtime reproduces the PyTorch outputs recorded at export", asyn
 });
 
 Deno.test("the classifier reads real held-out fonts well, and generated glyphs as asked", async () => {
-  assert(evaluator.heldOutAccuracy >= 0.9, `held-out accuracy ${evaluator.heldOutAccuracy}`);
+  const real = evaluator.heldOut.accuracy;
+  assert(real >= 0.9, `held-out accuracy ${real}`);
   // The README's first command: --class A --seed 1.
   const { pictures } = await render({ model, classes: ["A"], settings: { seed: 1 } });
-  const { predictions } = await evaluator.classify(pictures);
-  assertEquals(classNames(model.manifest)[predictions[0]], "A");
+  const { ranked } = await evaluator.classify(pictures);
+  assertEquals(classNames(model.manifest)[ranked[0]], "A");
 });
 
 Deno.test("eval: Halton images are mostly read as their class (reduced sample count)", async () => {
@@ -44,10 +45,22 @@ Deno.test("eval: Halton images are mostly read as their class (reduced sample co
   });
   assertEquals([report.scheduler, report.steps, report.samples], ["halton", 16, 62]);
   assert(report.accuracy >= 0.6, `accuracy ${report.accuracy} (chance is 1/62)`);
-  // Generated glyphs lie further from real fonts than two sets of real fonts from each other,
-  // but within a few times that floor (16 steps scored 65 against a floor of 26).
-  const { frechet, frechetRealFloor: floor } = report;
+  assert(report.top5 >= report.accuracy && report.top5 >= 0.9, `top-5 ${report.top5}`);
+  const { realHeldOut: held, realTrainSample: train } = report;
+  assert(held.top5 >= held.accuracy);
+  // Generated glyphs lie further from the held-out fonts than real training fonts do, but
+  // within a few times that floor: the bound is not vacuous.
+  const { frechet } = report;
+  const floor = train.frechet;
   assert(floor > 0 && floor < frechet && frechet < 4 * floor, `Fréchet ${frechet}, floor ${floor}`);
+  // Every real held-out glyph lies in its own set's manifold; other sets only partly.
+  assertEquals([held.precision, held.recall], [1, 1]);
+  for (const x of [report.precision, report.recall, train.precision, train.recall]) {
+    assert(x > 0.3 && x <= 1, `precision/recall ${x}`);
+  }
+  // 62 classes read evenly and fairly confidently (the classifier learnt with label smoothing).
+  const scores = `IS ${held.inceptionScore} real, ${report.inceptionScore} generated`;
+  assert(held.inceptionScore > 30 && report.inceptionScore > 20, scores);
 });
 
 Deno.test("deno task eval --json prints one JSON object with the report's fields", async () => {
@@ -72,7 +85,21 @@ Deno.test("deno task eval --json prints one JSON object with the report's fields
   }
   assertEquals(printed.length, 1);
   const report = JSON.parse(printed[0]);
-  for (const key of ["accuracy", "frechet", "samples", "scheduler", "steps", "frechetRealFloor"]) {
+  for (
+    const key of [
+      "accuracy",
+      "top5",
+      "frechet",
+      "samples",
+      "scheduler",
+      "steps",
+      "precision",
+      "recall",
+      "inceptionScore",
+      "realHeldOut",
+      "realTrainSample",
+    ]
+  ) {
     assert(key in report, key);
   }
   assertEquals([report.scheduler, report.steps, report.samples], ["random", 4, 8]);

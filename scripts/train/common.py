@@ -1,5 +1,5 @@
 """Shared pieces of the glyph model recipe: data, the VQ tokenizer, the MaskGIT
-transformer and the evaluation classifier (PyTorch 1.13, CPU)."""
+transformer (the evaluation classifier is parts.Classifier) (PyTorch 1.13, CPU)."""
 
 import json
 import math
@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 import parts
-from parts import TokenDecoder, arccos_mask_ratio, save_checkpoint  # noqa: F401 (the recipe's scripts import them from here)
+from parts import Classifier, TokenDecoder, arccos_mask_ratio, save_checkpoint  # noqa: F401 (the recipe's scripts import them from here)
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 DATA = os.path.join(ROOT, "data")
@@ -111,25 +111,3 @@ class MaskGIT(nn.Module):
             x = block(x, c)
         logits = self.head(self.norm(x)).reshape(-1, s, s, p, p, CODEBOOK + 1)
         return logits.permute(0, 1, 3, 2, 4, 5).reshape(-1, GRID * GRID, CODEBOOK + 1)
-
-
-
-# ---------------------------------------------------------------- evaluation classifier
-
-class GlyphClassifier(nn.Module):
-    """64x64 glyph -> 62 class logits; `features` is the penultimate layer (128-d)."""
-
-    def __init__(self, classes=62):
-        super().__init__()
-        self.body = nn.Sequential(
-            nn.Conv2d(1, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(32, 64, 3, padding=1), nn.BatchNorm2d(64), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(64, 128, 3, padding=1), nn.BatchNorm2d(128), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(128, 128, 3, padding=1), nn.BatchNorm2d(128), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Flatten(), nn.Linear(128 * 16, 128), nn.ReLU(),
-        )
-        self.head = nn.Linear(128, classes)
-
-    def forward(self, x):
-        features = self.body(x)
-        return self.head(features), features

@@ -14,12 +14,12 @@ import sys
 
 import numpy as np
 import torch
-from PIL import Image
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from model_folder import flops_per_row, strided  # noqa: E402
 
-from common import (CODEBOOK, GRID, ROOT, RUNS, GlyphClassifier, MaskGIT, TokenDecoder, VQ, class_names,
+from parts import sheet  # noqa: E402
+from common import (CODEBOOK, GRID, ROOT, RUNS, Classifier, MaskGIT, TokenDecoder, VQ, class_names,
                     load_glyphs, setup)
 
 
@@ -31,12 +31,6 @@ def affine_layer_norms(module):
             setattr(module, name, torch.nn.LayerNorm(child.normalized_shape, eps=child.eps))
         else:
             affine_layer_norms(child)
-
-
-def sheet(images, path):
-    """Glyphs [rows * 62, 64, 64] uint8 -> one PNG, a row per font, a column per class."""
-    rows = images.reshape(-1, 62, 64, 64)
-    Image.fromarray(np.concatenate([np.concatenate(list(r), axis=1) for r in rows], axis=0)).save(path, optimize=True)
 
 
 def main():
@@ -58,7 +52,7 @@ def main():
     transformer = MaskGIT(len(classes), config["dim"], config["depth"], config["heads"])
     transformer.load_state_dict(state[args.weights])
     classifier_state = torch.load(os.path.join(RUNS, "classifier.pt"))
-    classifier = GlyphClassifier(len(classes))
+    classifier = Classifier(len(classes))
     classifier.load_state_dict(classifier_state["model"])
     decoder = TokenDecoder(vq)
     affine_layer_norms(transformer)
@@ -98,8 +92,8 @@ def main():
     train_fonts = sorted(set(font[split == 0].tolist()))
     picked = sorted(torch.randperm(len(train_fonts))[:len(held_out_fonts)].tolist())
     rows = lambda fonts: np.concatenate([raw[(font == f).numpy()] for f in fonts])
-    sheet(rows(held_out_fonts), os.path.join(out, "eval", "held-out.png"))
-    sheet(rows([train_fonts[i] for i in picked]), os.path.join(out, "eval", "train-sample.png"))
+    sheet(rows(held_out_fonts), 62, os.path.join(out, "eval", "held-out.png"))
+    sheet(rows([train_fonts[i] for i in picked]), 62, os.path.join(out, "eval", "train-sample.png"))
     with open(os.path.join(ROOT, "data", "glyphs.json")) as f:
         summary = json.load(f)
     eval_manifest = {

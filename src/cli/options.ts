@@ -238,3 +238,59 @@ export async function loadOptions(
   const backend = await loadBackend(values.backend);
   return { backend, threads, provider: values.provider };
 }
+
+/** The options of `generate` and `eval` that send the work to workers (`--queue`). */
+export const QUEUE_OPTIONS = {
+  queue: {
+    type: "string",
+    arg: "redis://H:P",
+    help: 'run on workers (deno task worker); see README "Many machines"',
+  },
+  "shard-size": {
+    type: "string",
+    arg: "N",
+    help: "images per queued job (default: 64 for generate, --batch for eval)",
+  },
+  attempts: {
+    type: "string",
+    arg: "N",
+    help: "tries per queued job before the command fails (default 3)",
+  },
+} as const satisfies OptionTable;
+
+/** `--queue`'s settings, or undefined for a local run. */
+export interface QueueChoice {
+  url: string;
+  /** Images per shard. */
+  shardSize: number;
+  /** Tries per shard. */
+  attempts: number;
+}
+
+/**
+ * Reads `--queue URL`, `--shard-size N` (default `shardSize`) and `--attempts N` (default 3).
+ *
+ * @example
+ * ```ts
+ * import { queueChoice } from "./options.ts";
+ * queueChoice({ queue: "redis://127.0.0.1:6379", "shard-size": "8" }, 64)?.shardSize; // 8
+ * ```
+ */
+export function queueChoice(
+  values: Record<string, string | boolean | string[] | undefined>,
+  shardSize: number,
+): QueueChoice | undefined {
+  const positive = (name: string, fallback: number) => {
+    const value = values[name] as string | undefined;
+    return value === undefined ? fallback : integerOption(name, value, 1);
+  };
+  const size = positive("shard-size", shardSize);
+  const attempts = positive("attempts", 3);
+  if (values.queue === undefined) {
+    if (values["shard-size"] !== undefined || values.attempts !== undefined) {
+      throw new Error("--shard-size and --attempts go with --queue");
+    }
+    return undefined;
+  }
+  return { url: values.queue as string, shardSize: size, attempts };
+}

@@ -6,7 +6,9 @@
  */
 
 import { createApp } from "../../routes/app.ts";
-import { DEFAULT_MODEL_DIR, loadModel } from "../model.ts";
+import { loadModel, SHIPPED_MODEL_DIRS } from "../model.ts";
+import { parseQueueUrl, probeRedis, redisClient } from "../queue/redis.ts";
+import { queueGenerator } from "../queue/serve.ts";
 import { GenerationService } from "../server/service.ts";
 import {
   integerOption,
@@ -22,10 +24,15 @@ const SERVE_OPTIONS = {
   model: {
     ...SAMPLER_OPTIONS.model,
     multiple: true,
-    help: "model folder; repeat to serve several (default: models/glyphs)",
+    help: "model folder; repeat to serve several (default: models/glyphs and models/emoji)",
   },
   concurrency: { type: "string", arg: "N", help: "generations at once (default: one per core)" },
   queue: {
+    type: "string",
+    arg: "redis://H:P",
+    help: "generate on workers (deno task worker); a number N is read as --queue-size N",
+  },
+  "queue-size": {
     type: "string",
     arg: "N",
     help: "requests waiting before 429 (default 4 × concurrency)",
@@ -55,15 +62,20 @@ export async function serveCommand(args: string[]): Promise<void> {
   };
   const port = optional("port", 0, 65535) ?? 8787;
   const timeout = optional("timeout", 1);
+  // `--queue redis://…` sends the generations to workers; `--queue N`, the older spelling of
+  // `--queue-size N`, still sets how many may wait.
+  const redis = /^rediss?:/i.test(values.queue ?? "") ? parseQueueUrl(values.queue!) : undefined;
+  if (redis) await probeRedis(redis);
+  const queueSize = optional(redis || values.queue === undefined ? "queue-size" : "queue", 0);
   const load = await loadOptions(values);
   const models = [];
-  for (const dir of values.model ?? [DEFAULT_MODEL_DIR]) models.push(await loadModel(dir, load));
+  for (const dir of values.model ?? SHIPPED_MODEL_DIRS) models.push(await loadModel(dir, load));
   const service = new GenerationService(models, {
     concurrency: optional("concurrency", 1),
-    queueSize: optional("queue", 0),
+    queueSize,
     timeoutMs: timeout === undefined ? undefined : timeout * 1000,
     maxCount: optional("max-count", 1),
-  });
+  }, redis && queueGenerator(redisClient(redis, (line) => console.error(line))));
   const apiKey = values["api-key"] ?? Deno.env.get("MASKGIT_API_KEY");
   const app = createApp(service, { apiKey });
   const hostname = values.host ?? "127.0.0.1";
@@ -80,7 +92,8 @@ export async function serveCommand(args: string[]): Promise<void> {
       const names = [...service.models.keys()].join(", ");
       console.error(
         `listening on http://${hostname}:${port}/ (models: ${names}; ` +
-          `${service.limiter.concurrency} at a time, ${service.limiter.queueSize} queued)`,
+          `${service.limiter.concurrency} at a time, ${service.limiter.queueSize} queued` +
+          `${redis ? `, run by the workers of ${redis.host}` : ""})`,
       );
     },
   }, app.fetch);

@@ -161,5 +161,6 @@ export function frechetDistance(x: Moments, y: Moments): number {
   for (let i = 0; i < n; i++) {
     distance += (x.mean[i] - y.mean[i]) ** 2 + x.covariance[i * n + i] + y.covariance[i * n + i];
   }
-  return distance - 2 * traceRoot;
+  // A distance: rounding can take two equal sets a hair below zero.
+  return Math.max(0, distance - 2 * traceRoot);
 }

@@ -61,6 +61,26 @@ export interface SubmitOptions {
   onStep?: (event: StepEvent) => void | Promise<void>;
 }
 
+/**
+ * Runs one validated request to its images: in this process by default ({@link inProcess}),
+ * or on a queue's workers (`serve --queue`, src/queue/serve.ts). Rejects when `signal` aborts.
+ */
+export type Generator = (
+  request: GenerationRequest,
+  options: { signal: AbortSignal; onStep?: SubmitOptions["onStep"] },
+) => Promise<Generation>;
+
+/**
+ * The in-process {@link Generator}: `generate()`, as the CLI calls it.
+ *
+ * @example
+ * ```ts ignore
+ * const { images } = await inProcess(service.parse({ class: 1 }), { signal: AbortSignal.timeout(1e4) });
+ * ```
+ */
+export const inProcess: Generator = ({ model, condition, settings }, { signal, onStep }) =>
+  generate({ model, ...condition, settings, signal, onStep });
+
 const MODEL_NAME = /^[A-Za-z0-9._-]{1,64}$/;
 const REQUEST_FIELDS = ["model", "class", "prompt", "negative_prompt", "count", "preview_every"];
 
@@ -115,7 +135,11 @@ export class GenerationService {
   /** Set when the server stops accepting work (shutdown): /ready answers 503. */
   draining = false;
 
-  constructor(models: readonly Model[], limits: ServiceLimits = {}) {
+  constructor(
+    models: readonly Model[],
+    limits: ServiceLimits = {},
+    private readonly generator: Generator = inProcess,
+  ) {
     if (models.length === 0) throw new RangeError("a server needs at least one model");
     const byName = new Map<string, Model>();
     for (const model of models) {
@@ -208,11 +232,8 @@ export class GenerationService {
     try {
       release = await slot;
       const started = performance.now();
-      const { model, condition, count, settings } = request;
-      const result = await generate({
-        model,
-        ...condition,
-        settings,
+      const { model, count } = request;
+      const result = await this.generator(request, {
         signal,
         onStep: async (event) => {
           await onStep?.(event);

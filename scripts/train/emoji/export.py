@@ -60,6 +60,11 @@ def readme(meta, manifest, result, vocab):
         f"{result['held_out']['codes_used']} codes used on the held-out set.",
         f"- Text: word-level tokenizer.json ({vocab} entries), text encoder width "
         f"{manifest['text']['width']}, {manifest['text']['length']} ids per prompt.", "",
+        "## eval/", "",
+        "Written by `scripts/train/emoji/classifier.py`: the retrieval classifier of `deno task eval` (trained on the "
+        f"training sets) and two sheets of real images. `eval/held-out.png` shows {meta['held_out']} artwork, "
+        f"unchanged but for the 64x64 rendering: {sets[meta['held_out']]['attribution']}. "
+        "`eval/train-sample.png` shows training-set artwork under the licences above.", "",
     ]
     return "\n".join(lines)
 
@@ -107,8 +112,8 @@ def main():
         "image": {"width": 64, "height": 64, "channels": 3},
         "text": {"length": config["length"], "width": config["text_dim"], "pooled": config["text_dim"],
                  "bos": BOS, "eos": EOS, "pad": PAD, "null": "empty-prompt"},
-        # Placeholder sampler settings (the glyph model's), until the sweep of issue 15's results step.
-        "defaults": {"scheduler": "halton", "steps": 16, "cfg": 2, "temperature": {"start": 0.6, "end": 0.6}},
+        # Picked by a sweep of Halton at 16 steps on 128 evaluation prompts (docs/results.md).
+        "defaults": {"scheduler": "halton", "steps": 16, "cfg": 4, "temperature": {"start": 0.6, "end": 0.6}},
         "files": {"transformer": "transformer.onnx", "decoder": "decoder.onnx", "textEncoder": "text_encoder.onnx",
                   "tokenizer": "tokenizer.json"},
         "source": "scripts/train/emoji/ (data.py, text.py, vq.py, transformer.py, export.py)",

@@ -8,8 +8,9 @@
 #
 #   bash scripts/train/emoji/run.sh [WORK_DIR]
 #
-# VQ_ARGS, TRANSFORMER_ARGS and EXPORT_ARGS are passed to those stages (a short trial:
-# VQ_ARGS="--steps 20" TRANSFORMER_ARGS="--steps 10" EXPORT_ARGS="--out /tmp/emoji" EMOJI_RUNS=/tmp/runs).
+# VQ_ARGS, TRANSFORMER_ARGS, EXPORT_ARGS and CLASSIFIER_ARGS are passed to those stages (a short
+# trial: VQ_ARGS="--steps 20" TRANSFORMER_ARGS="--steps 10" EXPORT_ARGS="--out /tmp/emoji"
+# CLASSIFIER_ARGS="--epochs 1 --out /tmp/emoji" EMOJI_RUNS=/tmp/runs).
 set -euo pipefail
 if [ $# -ge 1 ]; then export EMOJI_WORK="$(realpath -m "$1")"; fi
 cd "$(dirname "$0")"
@@ -22,3 +23,4 @@ fi
 /usr/bin/python3 vq.py ${VQ_ARGS:-}                   # runs/vq.pt: the VQ tokenizer
 /usr/bin/python3 transformer.py ${TRANSFORMER_ARGS:-} # runs/transformer.pt: text encoder + MaskGIT transformer
 /usr/bin/python3 export.py ${EXPORT_ARGS:-}           # models/emoji/
+/usr/bin/python3 classifier.py ${CLASSIFIER_ARGS:-}   # models/emoji/eval/: retrieval classifier + real sheets

@@ -13,7 +13,7 @@ a trained meaning. EMA of both networks' weights is what ships.
 Resumable: runs/transformer.pt is rewritten every --save-minutes and at the end; the VQ tokens
 of the data set are cached in runs/tokens.pt.
 
-    /usr/bin/python3 scripts/train/emoji/transformer.py [--steps 1000] [--dim 256 --depth 6]
+    /usr/bin/python3 scripts/train/emoji/transformer.py [--steps 800] [--dim 256 --depth 6]
 """
 
 import argparse
@@ -76,7 +76,7 @@ def masked_batch(target, codebook):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--steps", type=int, default=1000)
+    parser.add_argument("--steps", type=int, default=800)
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--dim", type=int, default=256)
     parser.add_argument("--depth", type=int, default=6)

@@ -1,0 +1,186 @@
+/**
+ * The shipped emoji model (text-to-image, trained here): ONNX Runtime matches PyTorch, the
+ * tokenizer's Python twin used in training gives the runtime's ids, the README's command is
+ * reproducible and draws what it is asked, the server gives the CLI's bytes, unseen and empty
+ * prompts still make images, and `deno task eval` scores it (a reduced sample count for CI).
+ */
+import { main } from "../main.ts";
+import { createApp } from "../routes/app.ts";
+import { nodeBackend } from "../src/backend/onnx-node.ts";
+import { evaluate, loadEvaluator } from "../src/eval/evaluator.ts";
+import { render } from "../src/generate.ts";
+import { decodePng } from "../src/image.ts";
+import { loadModel, SHIPPED_MODEL_DIRS, type TextManifest } from "../src/model.ts";
+import { GenerationService } from "../src/server/service.ts";
+import { assert, assertEquals, assertNotEquals } from "./assert.ts";
+import { assertModelMatchesReference } from "./reference.ts";
+
+const EMOJI = new URL("../models/emoji", import.meta.url).pathname;
+const MODELS = new URL("../models", import.meta.url).pathname;
+const model = await loadModel(EMOJI, { backend: nodeBackend });
+const manifest = model.manifest as TextManifest;
+const evaluator = await loadEvaluator(model, { backend: nodeBackend });
+const prompts: string[] = JSON.parse(await Deno.readTextFile(`${EMOJI}/eval/eval.json`)).classes;
+
+/** Bytes under a folder, recursively. */
+function size(path: string): number {
+  const info = Deno.statSync(path);
+  if (!info.isDirectory) return info.size;
+  return Array.from(Deno.readDirSync(path)).reduce((n, e) => n + size(`${path}/${e.name}`), 0);
+}
+
+/** Runs `deno task generate ARGS` in-process; returns its exit code. */
+async function generateCli(...args: string[]): Promise<number> {
+  const original = console.error;
+  console.error = () => {};
+  try {
+    return await main(["generate", ...args, "--quiet"]);
+  } finally {
+    console.error = original;
+  }
+}
+
+Deno.test("emoji: a format 2 text-to-image folder within the size budget, served by default", () => {
+  assertEquals([manifest.format, manifest.task], ["halton-maskgit/model@2", "text-to-image"]);
+  assertEquals(manifest.image, { width: 64, height: 64, channels: 3 });
+  assertEquals(manifest.text.null, "empty-prompt");
+  assert((manifest.attribution ?? []).some((a) => a.includes("Twemoji")), "Twemoji attribution");
+  const files = size(EMOJI) - size(`${EMOJI}/eval`);
+  assert(files <= 45 * 2 ** 20, `models/emoji is ${files} bytes`);
+  assert(size(MODELS) <= 90 * 2 ** 20, `models/ is ${size(MODELS)} bytes`);
+  assert(SHIPPED_MODEL_DIRS.includes(EMOJI));
+});
+
+Deno.test("emoji: ONNX Runtime reproduces the PyTorch outputs recorded at export", async () => {
+  await assertModelMatchesReference(model, 1e-4);
+});
+
+Deno.test("emoji: the training tokenizer (Python) gives the runtime's ids, prompt for prompt", async () => {
+  const tricky = [
+    "",
+    "Red Apple",
+    "thumbs up: medium-dark skin tone",
+    "flag: Côte d’Ivoire",
+    "a cat 🐱 with\u00a0a hat",
+    "x".repeat(120),
+    "[PAD] [UNK] ##ing",
+    "ÉCLAIR, crème brûlée!",
+    "apple ".repeat(40),
+  ];
+  const all = [...prompts, ...tricky];
+  const script = [
+    "import json, sys",
+    "sys.path.insert(0, 'scripts/train/emoji')",
+    "from text import Words",
+    "words = Words(json.load(open('models/emoji/tokenizer.json')))",
+    "prompts = json.load(sys.stdin)",
+    "print(json.dumps([words.row(words.encode(p), int(sys.argv[1])) for p in prompts]))",
+  ].join("\n");
+  const child = new Deno.Command("/usr/bin/python3", {
+    args: ["-c", script, String(manifest.text.length)],
+    cwd: new URL("..", import.meta.url).pathname,
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  await writer.write(new TextEncoder().encode(JSON.stringify(all)));
+  await writer.close();
+  const { code, stdout, stderr } = await child.output();
+  assertEquals(code, 0, new TextDecoder().decode(stderr));
+  const rows: number[][] = JSON.parse(new TextDecoder().decode(stdout));
+  const { tokenizer } = model.prompts!;
+  all.forEach((prompt, i) =>
+    assertEquals(Array.from(tokenizer.encode(prompt).ids), rows[i], prompt)
+  );
+});
+
+Deno.test("emoji: the README's command twice gives identical bytes: a red object on white", async () => {
+  const out = await Deno.makeTempDir();
+  try {
+    const args = ["--model", EMOJI, "--prompt", "red apple", "--seed", "1"];
+    assertEquals(await generateCli(...args, "--out", `${out}/a.png`), 0);
+    assertEquals(await generateCli(...args, "--out", `${out}/b.png`), 0);
+    const png = await Deno.readFile(`${out}/a.png`);
+    assertEquals(await Deno.readFile(`${out}/b.png`), png);
+    const { width, height, pixels } = decodePng(png);
+    assertEquals([width, height], [64, 64]);
+    // The drawn part (not near-white) is mostly red, and there is a white margin around it.
+    const drawn = [0, 0, 0];
+    let count = 0, whiteCorners = 0;
+    for (let i = 0; i < 64 * 64; i++) {
+      const [r, g, b] = pixels.subarray(4 * i, 4 * i + 3);
+      if (Math.min(r, g, b) > 235) {
+        const [x, y] = [i % 64, Math.floor(i / 64)];
+        if ((x < 4 || x > 59) && (y < 4 || y > 59)) whiteCorners++;
+        continue;
+      }
+      [drawn[0], drawn[1], drawn[2], count] = [drawn[0] + r, drawn[1] + g, drawn[2] + b, count + 1];
+    }
+    const [r, g, b] = drawn.map((v) => v / count);
+    assert(count > 500 && r > g + 60 && r > b + 60, `${count} drawn pixels, mean rgb ${[r, g, b]}`);
+    assert(whiteCorners > 32, `${whiteCorners} white corner pixels`);
+    // A different colour asked for gives a different colour.
+    const { pictures } = await render({ model, prompts: ["blue heart"], settings: { seed: 1 } });
+    let blue = 0;
+    for (let i = 0; i < pictures[0].pixels.length; i += 3) {
+      const [pr, , pb] = pictures[0].pixels.subarray(i, i + 3);
+      if (pb > pr + 60) blue++;
+    }
+    assert(blue > 300, `${blue} blue pixels for "blue heart"`);
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
+});
+
+Deno.test("emoji server: same bytes as the CLI for a prompt; both shipped models listed", async () => {
+  const glyphs = await loadModel(SHIPPED_MODEL_DIRS[0], { backend: nodeBackend });
+  const app = createApp(new GenerationService([glyphs, model], { concurrency: 1 }));
+  const out = await Deno.makeTempDir();
+  try {
+    const response = await app.request("/v1/generate", {
+      method: "POST",
+      headers: { "content-type": "application/json", accept: "image/png" },
+      body: JSON.stringify({ model: "emoji", prompt: "rocket", seed: 3, steps: 8 }),
+    });
+    assertEquals(response.status, 200);
+    const args = ["--model", EMOJI, "--prompt", "rocket", "--seed", "3", "--steps", "8"];
+    assertEquals(await generateCli(...args, "--out", `${out}/cli.png`), 0);
+    assertEquals(
+      new Uint8Array(await response.arrayBuffer()),
+      await Deno.readFile(`${out}/cli.png`),
+    );
+    const { models } = await (await app.request("/v1/models")).json();
+    assertEquals(
+      models.map((m: { name: string; task: string }) => [m.name, m.task]),
+      [["glyphs", "class-to-image"], ["emoji", "text-to-image"]],
+    );
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
+});
+
+Deno.test("emoji: an unseen prompt and the empty prompt still make images; prompts matter", async () => {
+  const settings = { seed: 5, steps: 8 };
+  const unseen = await render({ model, prompts: ["a purple giraffe playing chess"], settings });
+  const empty = await render({ model, prompts: [""], settings });
+  const apple = await render({ model, prompts: ["red apple"], settings });
+  assertEquals(unseen.truncated, [false]);
+  for (const r of [unseen, empty, apple]) assertEquals(r.pictures[0].pixels.length, 64 * 64 * 3);
+  assertNotEquals(apple.pictures[0].pixels, empty.pictures[0].pixels);
+  // The empty prompt is the null condition: guidance pulls it nowhere, so the weight is moot.
+  const unguided = await render({ model, prompts: [""], settings: { ...settings, cfg: 0 } });
+  assertEquals(unguided.tokens, empty.tokens);
+});
+
+Deno.test("emoji eval: generated emoji are read as their prompt far above chance (reduced sample count)", async () => {
+  assert(evaluator.targets.length >= 256, `${evaluator.targets.length} evaluation emoji`);
+  const report = await evaluate({ model, evaluator, samples: 32, settings: { steps: 8, seed: 0 } });
+  assertEquals([report.samples, report.steps], [32, 8]);
+  // Chance is 1/3786 top-1 and 5/3786 top-5.
+  assert(report.top5 >= 0.15, `top-5 ${report.top5}`);
+  assert(report.top5 >= report.accuracy);
+  const { realHeldOut: held, realTrainSample: train } = report;
+  assert(held.top5 >= held.accuracy && held.accuracy > 0.05, `ceiling ${held.accuracy}`);
+  assert(train.frechet < report.frechet, `floor ${train.frechet}, generated ${report.frechet}`);
+});

@@ -20,6 +20,6 @@ Deno.test("a test whose dependency is missing skips, but fails under CI=true", a
   // The probe looks at the interpreter the scripts use, and says what it lacks.
   const missing = await torchMissing();
   const present = await Deno.stat("/usr/bin/python3").then(() => true, () => false);
-  if (!present) assert(missing?.startsWith("python3 missing"), missing);
+  if (!present) assert(missing?.startsWith("python3 missing"), missing ?? "");
   else if (missing !== undefined) assert(missing.includes("lacks torch or onnx"), missing);
 });

@@ -22,7 +22,7 @@ async function cli(...args: string[]) {
 
 Deno.test("options: --help and -h print every option of every command and exit 0", async () => {
   const generating = ["generate", "eval", "analyze", "bench"];
-  for (const command of ["halton", ...generating, "serve"]) {
+  for (const command of ["halton", ...generating, "serve", "worker"]) {
     for (const flag of ["--help", "-h"]) {
       // A broken option beside --help does not stop the help.
       const { code, out, err } = await cli(command, "--steps", "oops", flag);
@@ -41,6 +41,25 @@ Deno.test("options: --help and -h print every option of every command and exit 0
     }
     assert(out.includes("--randomize, --no-randomize"), out);
   }
+  // The queue's options have help lines wherever they are taken.
+  for (const command of ["generate", "eval", "serve", "worker"]) {
+    const { out } = await cli(command, "--help");
+    assert(out.includes("--queue redis://H:P"), `${command}: ${out}`);
+  }
+  for (const command of ["generate", "eval"]) {
+    const { out } = await cli(command, "--help");
+    assert(out.includes("--shard-size N") && out.includes("--attempts N"), `${command}: ${out}`);
+  }
+  const serve = (await cli("serve", "--help")).out;
+  for (const flag of ["--queue-size N", "--api-key KEY", "models/emoji"]) {
+    assert(serve.includes(flag), serve);
+  }
+  const worker = (await cli("worker", "--help")).out;
+  for (const flag of ["--lock-duration MS", "--stalled-interval MS", "--concurrency N"]) {
+    assert(worker.includes(flag), worker);
+  }
+  // Each model's evaluator says how many samples it scores by default: not 620 for all.
+  assert((await cli("eval", "--help")).out.includes("the model's eval.json"));
   const top = await cli("--help");
   assertEquals(top.code, 0);
   assert(top.err.includes("'deno task <command> --help'"), top.err);

@@ -4,7 +4,7 @@
  * reproducible and draws what it is asked, the server gives the CLI's bytes, unseen and empty
  * prompts still make images, and `deno task eval` scores it (a reduced sample count for CI).
  */
-import { main } from "../main.ts";
+import { runCli } from "./cli.ts";
 import { createApp } from "../routes/app.ts";
 import { nodeBackend } from "../src/backend/onnx-node.ts";
 import { evaluate, loadEvaluator } from "../src/eval/evaluator.ts";
@@ -31,13 +31,7 @@ function size(path: string): number {
 
 /** Runs `deno task generate ARGS` in-process; returns its exit code. */
 async function generateCli(...args: string[]): Promise<number> {
-  const original = console.error;
-  console.error = () => {};
-  try {
-    return await main(["generate", ...args, "--quiet"]);
-  } finally {
-    console.error = original;
-  }
+  return (await runCli("generate", ...args, "--quiet")).code;
 }
 
 Deno.test("emoji: a format 2 text-to-image folder within the size budget, served by default", () => {

@@ -3,7 +3,7 @@ import { generate } from "../src/generate.ts";
 import { decodePng } from "../src/image.ts";
 import { loadModel } from "../src/model.ts";
 import { SCHEDULER_NAMES } from "../src/scheduler/mod.ts";
-import { main } from "../main.ts";
+import { runCli } from "./cli.ts";
 import { assert, assertEquals, assertNotEquals, assertRejects } from "./assert.ts";
 
 const STANDIN = new URL("../models/tiny-random", import.meta.url).pathname;
@@ -61,18 +61,9 @@ Deno.test("generate: an unknown class is refused before any work", async () => {
   assertEquals(calls, 0);
 });
 
-/** Runs the CLI in-process; returns its exit code, stdout lines and stderr lines. */
-async function cli(...args: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const [log, error] = [console.log, console.error];
-  console.log = (text: string) => out.push(text);
-  console.error = (text: string) => err.push(text);
-  try {
-    return { code: await main(["generate", "--quiet", "--model", STANDIN, ...args]), out, err };
-  } finally {
-    [console.log, console.error] = [log, error];
-  }
+/** Runs `generate` on the stand-in in-process; returns its exit code, stdout and stderr lines. */
+function cli(...args: string[]) {
+  return runCli("generate", "--quiet", "--model", STANDIN, ...args);
 }
 
 Deno.test("CLI generate: writes the PNG, same seed → same bytes, other seed → other bytes", async () => {

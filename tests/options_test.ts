@@ -1,5 +1,5 @@
 // Command-line parsing: --help from the option tables, negative numbers, boolean negation.
-import { main } from "../main.ts";
+import { runCli } from "./cli.ts";
 import { KNOBS } from "../src/knobs.ts";
 import { parseOptions } from "../src/cli/options.ts";
 import { assert, assertEquals, assertNotEquals, assertThrows } from "./assert.ts";
@@ -8,16 +8,8 @@ const STANDIN = new URL("../models/tiny-random", import.meta.url).pathname;
 
 /** Runs the CLI in-process; returns its exit code and what it printed. */
 async function cli(...args: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const [log, error] = [console.log, console.error];
-  console.log = (text: string) => out.push(text);
-  console.error = (text: string) => err.push(text);
-  try {
-    return { code: await main(args), out: out.join("\n"), err: err.join("\n") };
-  } finally {
-    [console.log, console.error] = [log, error];
-  }
+  const { code, out, err } = await runCli(...args);
+  return { code, out: out.join("\n"), err: err.join("\n") };
 }
 
 Deno.test("options: --help and -h print every option of every command and exit 0", async () => {

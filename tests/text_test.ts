@@ -2,7 +2,7 @@
 // real CLIP vocabulary; scripts/build_tiny_amused.sh): the CLIP tokenizer's ids, ONNX Runtime
 // against PyTorch, the CLI, the server and the WASM backend, all giving the same bytes.
 import { Buffer } from "node:buffer";
-import { main } from "../main.ts";
+import { runCli } from "./cli.ts";
 import { createApp } from "../routes/app.ts";
 import { loadBackend } from "../src/backend/mod.ts";
 import { MAX_PROMPT_CHARS } from "../src/condition.ts";
@@ -32,16 +32,9 @@ function recipeOf(png: Uint8Array): Record<string, unknown> {
   throw new Error("the PNG has no Comment");
 }
 
-/** Runs the CLI, capturing its one-line errors. */
-async function cli(...args: string[]): Promise<{ code: number; err: string[] }> {
-  const err: string[] = [];
-  const original = console.error;
-  console.error = (...parts: unknown[]) => void err.push(parts.join(" "));
-  try {
-    return { code: await main(["generate", ...args]), err };
-  } finally {
-    console.error = original;
-  }
+/** Runs `generate` in-process, capturing its one-line errors. */
+function cli(...args: string[]) {
+  return runCli("generate", ...args);
 }
 
 Deno.test("text: the tokenizer gives OpenAI CLIP's own ids (bos, ids, eos, pad to 77)", async () => {

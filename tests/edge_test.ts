@@ -5,18 +5,31 @@ import { DEFAULT_MODEL_DIR, loadModel } from "../src/model.ts";
 import { spawnServer } from "../scripts/spawn_server.ts";
 import { assert, assertEquals } from "./assert.ts";
 
+const ROOT = new URL("..", import.meta.url).pathname;
+
+/**
+ * Runs `deno serve edge.ts` with read and net permissions only (loading any native addon
+ * would need --allow-ffi and fail), hands its URL to `use`, then stops it.
+ */
+async function withEdgeServer(use: (url: string) => Promise<void>): Promise<void> {
+  const server = await spawnServer(
+    ["serve", "--host", "127.0.0.1", "--port", "0", "--allow-read", "--allow-net", "edge.ts"],
+    ROOT,
+  );
+  try {
+    await use(server.url);
+  } finally {
+    server.process.kill("SIGTERM");
+    await server.process.status;
+    await server.log();
+  }
+}
+
 Deno.test({
   name: "edge: deno serve edge.ts without --allow-ffi serves the native run's PNG",
   sanitizeResources: false,
   async fn() {
-    const root = new URL("..", import.meta.url).pathname;
-    // Read and net only: loading any native addon would need --allow-ffi and fail.
-    const server = await spawnServer(
-      ["serve", "--host", "127.0.0.1", "--port", "0", "--allow-read", "--allow-net", "edge.ts"],
-      root,
-    );
-    const { url } = server;
-    try {
+    await withEdgeServer(async (url) => {
       const response = await fetch(`${url}v1/generate`, {
         method: "POST",
         headers: { "content-type": "application/json" },
@@ -34,11 +47,7 @@ Deno.test({
         body: JSON.stringify({ class: "K", steps: 0 }),
       });
       assertEquals([bad.status, (await bad.json()).field], [400, "steps"]);
-    } finally {
-      server.process.kill("SIGTERM");
-      await server.process.status;
-      await server.log();
-    }
+    });
   },
 });
 
@@ -46,32 +55,26 @@ Deno.test({
   name: "edge: under a long generation /health answers, a burst gets 429s, a hang-up cancels",
   sanitizeResources: false,
   async fn() {
-    const root = new URL("..", import.meta.url).pathname;
-    const server = await spawnServer(
-      ["serve", "--host", "127.0.0.1", "--port", "0", "--allow-read", "--allow-net", "edge.ts"],
-      root,
-    );
-    const { url } = server;
-    const post = (body: unknown, signal?: AbortSignal) =>
-      fetch(`${url}v1/generate`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify(body),
-        signal,
-      });
-    const metric = async (name: string) => {
-      const text = await (await fetch(`${url}metrics`)).text();
-      return Number(text.match(new RegExp(`^${name} (\\d+)`, "m"))?.[1]);
-    };
-    const waitFor = async (what: string, ok: () => Promise<boolean>, seconds: number) => {
-      const deadline = Date.now() + seconds * 1000;
-      while (!(await ok())) {
-        const metrics = await (await fetch(`${url}metrics`)).text();
-        assert(Date.now() < deadline, `${what} within ${seconds} s\n${metrics}`);
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
-    };
-    try {
+    await withEdgeServer(async (url) => {
+      const post = (body: unknown, signal?: AbortSignal) =>
+        fetch(`${url}v1/generate`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify(body),
+          signal,
+        });
+      const metric = async (name: string) => {
+        const text = await (await fetch(`${url}metrics`)).text();
+        return Number(text.match(new RegExp(`^${name} (\\d+)`, "m"))?.[1]);
+      };
+      const waitFor = async (what: string, ok: () => Promise<boolean>, seconds: number) => {
+        const deadline = Date.now() + seconds * 1000;
+        while (!(await ok())) {
+          const metrics = await (await fetch(`${url}metrics`)).text();
+          assert(Date.now() < deadline, `${what} within ${seconds} s\n${metrics}`);
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+      };
       // Hundreds of WASM forwards: far longer than any single step.
       const hangUp = new AbortController();
       const long = post({ class: "K", steps: 256, count: 2 }, hangUp.signal).catch(() => null);
@@ -101,20 +104,15 @@ Deno.test({
       }));
       assertEquals(statuses.filter((s) => s === 429).length, 4, String(statuses));
       assertEquals(statuses.filter((s) => s === 200).length, 4, String(statuses));
-    } finally {
-      server.process.kill("SIGTERM");
-      await server.process.status;
-      await server.log();
-    }
+    });
   },
 });
 
 Deno.test("edge: a bad MASKGIT_THREADS stops start-up, naming the variable", async () => {
-  const root = new URL("..", import.meta.url).pathname;
   for (const value of ["1000000", "0", "two"]) {
     const result = await new Deno.Command(Deno.execPath(), {
       args: ["serve", "--port", "0", "--allow-read", "--allow-net", "--allow-env", "edge.ts"],
-      cwd: root,
+      cwd: ROOT,
       env: { MASKGIT_THREADS: value, NO_COLOR: "1" },
       stdout: "null",
       stderr: "piped",

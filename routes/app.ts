@@ -82,7 +82,7 @@ export function createApp(service: GenerationService, options: AppOptions = {}):
   app.route("/", metricsRoutes(service));
   app.route("/", modelRoutes(service));
   app.route("/", generateRoutes(service));
-  app.route("/", openApiRoutes(service));
+  app.route("/", openApiRoutes(service, { keyed: options.apiKey !== undefined }));
   app.route("/", pageRoutes());
   app.notFound((c) => c.json({ error: `no route for ${c.req.method} ${c.req.path}` }, 404));
   app.onError((error, c) => {

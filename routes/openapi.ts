@@ -30,15 +30,21 @@ const ERROR = {
   },
 };
 
+/** What the document says about access. */
+export interface OpenApiOptions {
+  /** The server needs `Authorization: Bearer <key>` on `/v1/*` and `/metrics` (`--api-key`). */
+  keyed?: boolean;
+}
+
 /**
  * The OpenAPI document for a server with these limits.
  *
  * @example
  * ```ts ignore
- * openApiDocument(service).paths["/v1/generate"]; // { post: … }
+ * openApiDocument(service, { keyed: true }).paths["/v1/generate"]; // { post: … }
  * ```
  */
-export function openApiDocument(service: GenerationService) {
+export function openApiDocument(service: GenerationService, options: OpenApiOptions = {}) {
   const request = {
     type: "object",
     // A class-to-image model takes `class`, a text-to-image model `prompt` (GET /v1/models: task).
@@ -87,7 +93,13 @@ export function openApiDocument(service: GenerationService) {
       images: { type: "array", items: { type: "string", contentEncoding: "base64" } },
     },
   };
+  // The keyed routes inherit the root's `security`; the probes stay open on every server.
+  const keyed = options.keyed
+    ? { "401": { ...ERROR, description: "Missing or wrong API key." } }
+    : {};
+  const open = { security: [] };
   const errors = {
+    ...keyed,
     "400": ERROR,
     "404": ERROR,
     "413": ERROR,
@@ -101,27 +113,59 @@ export function openApiDocument(service: GenerationService) {
     info: {
       title: "halton-maskgit",
       version: "0.1.0",
-      description: "Class-conditional image generation with MaskGIT and the Halton scheduler.",
+      description: "Class-to-image and text-to-image generation with MaskGIT and the Halton " +
+        "scheduler.",
     },
+    // Relative: the document describes the server that serves it, at whatever address.
+    servers: [{ url: "/", description: "this server" }],
+    ...(options.keyed
+      ? {
+        components: {
+          securitySchemes: {
+            apiKey: {
+              type: "http",
+              scheme: "bearer",
+              description: "The key the server was started with (`deno task serve --api-key`).",
+            },
+          },
+        },
+        security: [{ apiKey: [] }],
+      }
+      : { security: [] }),
     paths: {
-      "/health": { get: { summary: "Process alive", responses: { "200": { description: "ok" } } } },
+      "/health": {
+        get: {
+          operationId: "health",
+          summary: "Process alive",
+          ...open,
+          responses: { "200": { description: "ok" } },
+        },
+      },
       "/ready": {
         get: {
+          operationId: "ready",
           summary: "Models loaded and accepting work",
+          ...open,
           responses: { "200": { description: "ready" }, "503": { description: "shutting down" } },
         },
       },
       "/metrics": {
-        get: { summary: "Prometheus metrics", responses: { "200": { description: "text" } } },
+        get: {
+          operationId: "metrics",
+          summary: "Prometheus metrics",
+          responses: { "200": { description: "text" }, ...keyed },
+        },
       },
       "/v1/models": {
         get: {
+          operationId: "listModels",
           summary: "Loaded models and their defaults",
-          responses: { "200": { description: "models" } },
+          responses: { "200": { description: "models" }, ...keyed },
         },
       },
       "/v1/generate": {
         post: {
+          operationId: "generate",
           summary: "Generate images",
           requestBody: body,
           responses: {
@@ -140,6 +184,7 @@ export function openApiDocument(service: GenerationService) {
       },
       "/v1/generate/stream": {
         post: {
+          operationId: "generateStream",
           summary: "Generate with progress as Server-Sent Events",
           description:
             "Events: `start` {model, class or prompt, seed, steps, tokens, queued}; `step` {step, steps, " +
@@ -171,10 +216,10 @@ export function openApiDocument(service: GenerationService) {
  *
  * @example
  * ```ts ignore
- * app.route("/", openApiRoutes(service));
+ * app.route("/", openApiRoutes(service, { keyed: false }));
  * ```
  */
-export function openApiRoutes(service: GenerationService): Hono {
-  const document = openApiDocument(service);
+export function openApiRoutes(service: GenerationService, options: OpenApiOptions = {}): Hono {
+  const document = openApiDocument(service, options);
   return new Hono().get("/openapi.json", (c) => c.json(document));
 }

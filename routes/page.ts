@@ -11,17 +11,23 @@ import { HttpError } from "../src/server/service.ts";
 const read = (name: string) => Deno.readTextFile(new URL(`./static/${name}`, import.meta.url));
 const [html, script] = await Promise.all([read("index.html"), read("page.js")]);
 
+/**
+ * The files of onnxruntime-web's `dist/` that in-browser generation loads (and all that
+ * `deno task compile` keeps of the package).
+ */
+export const ORT_WEB_FILES = [
+  "ort.wasm.bundle.min.mjs",
+  "ort-wasm-simd-threaded.mjs",
+  "ort-wasm-simd-threaded.wasm",
+];
+
 /** Files served as they are, from where they live; nothing else is reachable. */
 const FILES: Record<string, URL> = {
   "/dist/maskgit.js": new URL("./static/dist/maskgit.js", import.meta.url),
-  ...Object.fromEntries(
-    ["ort.wasm.bundle.min.mjs", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm"].map((
-      name,
-    ) => [
-      `/vendor/onnxruntime-web/${name}`,
-      new URL(`../node_modules/onnxruntime-web/dist/${name}`, import.meta.url),
-    ]),
-  ),
+  ...Object.fromEntries(ORT_WEB_FILES.map((name) => [
+    `/vendor/onnxruntime-web/${name}`,
+    new URL(`../node_modules/onnxruntime-web/dist/${name}`, import.meta.url),
+  ])),
 };
 
 const TYPES: Record<string, string> = {

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """PyTorch reference for `deno task bench`: the Halton sampling procedure (the paper's order from
 src/tables, arccos counts, guidance as one batch of 2B rows, tempered softmax sampling at the
 step's positions, then the VQ decode) run with PyTorch modules on the same weights as a folder,

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """Writes a random-weight aMused pipeline folder in diffusers' layout, for the converter's tests
 and for measuring aMused's shapes without its weights (which only the model hub has):
 

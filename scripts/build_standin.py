@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """Builds the stand-in model folder models/tiny-random/: a tiny class-conditional
 transformer and a VQ-style decoder with fixed random weights (seeded), exported to ONNX
 under the model-folder contract, plus reference outputs that the Deno tests compare

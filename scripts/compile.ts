@@ -1,7 +1,8 @@
 /**
  * `deno task compile`: the standalone binary `dist/halton-maskgit` (the CLI with `serve`),
- * with the default model and the web page embedded, and of ONNX Runtime's native binaries
- * only linux-x64's.
+ * with the default model and the web page embedded — its script bundle (`build:web`, run
+ * first) and the onnxruntime-web files in-browser generation loads included — and of ONNX
+ * Runtime's native binaries only linux-x64's.
  *
  * `deno compile` builds on a `denort` base binary that it downloads from dl.deno.land; where
  * that host cannot be reached, point `DENORT_BIN` at a `denort` you have. `--dry-run` prints
@@ -17,6 +18,7 @@
 
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { ORT_WEB_FILES } from "../routes/page.ts";
 
 const { values } = parseArgs({
   options: {
@@ -37,9 +39,22 @@ async function excluded(): Promise<string[]> {
   const paths: string[] = [];
   for await (const entry of Deno.readDir(PACKAGES)) {
     const name = entry.name;
-    // Test and load tools, types, and the WASM runtime (the binary runs the native backend).
-    const tool = name.match(/^(playwright-core|autocannon|@types\+node|onnxruntime-web)@/)?.[1];
+    // Test and load tools, and types.
+    const tool = name.match(/^(playwright-core|autocannon|@types\+node|@redocly\+openapi-core)@/)
+      ?.[1];
     if (tool) paths.push(`node_modules/.deno/${name}/node_modules/${tool.replace("+", "/")}`);
+    if (name.startsWith("onnxruntime-web@")) {
+      // The binary runs the native backend; of the WASM runtime it keeps what the page loads.
+      const web = `node_modules/.deno/${name}/node_modules/onnxruntime-web`;
+      for await (const entry of Deno.readDir(`${ROOT}${web}`)) {
+        if (entry.name !== "dist" && entry.name !== "package.json") {
+          paths.push(`${web}/${entry.name}`);
+        }
+      }
+      for await (const entry of Deno.readDir(`${ROOT}${web}/dist`)) {
+        if (!ORT_WEB_FILES.includes(entry.name)) paths.push(`${web}/dist/${entry.name}`);
+      }
+    }
     if (name.startsWith("onnxruntime-node@")) {
       const bin = `node_modules/.deno/${name}/node_modules/onnxruntime-node/bin/napi-v6`;
       for (const platform of ["darwin", "win32", "linux/arm64"]) paths.push(`${bin}/${platform}`);
@@ -63,6 +78,16 @@ if (values["dry-run"]) {
   Deno.exit(0);
 }
 
+// The page's script bundle, embedded with routes/static.
+const bundle = await new Deno.Command(Deno.execPath(), {
+  args: ["task", "--quiet", "build:web"],
+  cwd: ROOT,
+}).spawn().status;
+if (!bundle.success) {
+  console.error("error: deno task build:web failed");
+  Deno.exit(bundle.code);
+}
+
 const denort = Deno.env.get("DENORT_BIN");
 console.error(
   denort ? `base binary: DENORT_BIN=${denort}` : "base binary: downloaded by deno compile",
@@ -84,9 +109,10 @@ const probe = await new Deno.Command(resolve(ROOT, values.output!), {
 }).output();
 const text = new TextDecoder().decode(probe.stdout);
 if (probe.code !== 0 || !text.startsWith("[[")) {
+  await Deno.remove(resolve(ROOT, values.output!)); // nobody should run it by mistake
   console.error(
     `error: ${values.output} does not run this program (its base binary is not denort): ` +
-      `'halton --grid 2' printed ${JSON.stringify(text.slice(0, 60))}`,
+      `'halton --grid 2' printed ${JSON.stringify(text.slice(0, 60))}; removed it`,
   );
   Deno.exit(2);
 }

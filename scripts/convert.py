@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """Converts official MaskGIT checkpoints and aMused pipelines into halton-maskgit model folders.
 
     /usr/bin/python3 scripts/convert.py --family v2|v1 --transformer CKPT --tokenizer CKPT \\

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """Gives an exported transformer the optional `positions` input (int64 [B, P]), so that the
 output head -- the largest matrix product of a small model: N x dim x V per row -- runs only at
 the P positions a sampling step will draw at. `logits` becomes [B, P, V], row b holding the

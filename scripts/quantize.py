@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """Writes an int8 variant of a model folder: the transformer's weight matrices stored as int8
 and multiplied with dynamically quantized activations (ONNX DynamicQuantizeLinear +
 MatMulInteger, which ONNX Runtime fuses into one int8 kernel); the decoder, the manifest's

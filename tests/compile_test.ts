@@ -1,5 +1,6 @@
 // `deno task compile`: everything up to the one piece these machines lack (a denort base).
-import { assert, assertEquals } from "./assert.ts";
+import { ORT_WEB_FILES } from "../routes/page.ts";
+import { assert, assertEquals, assertRejects } from "./assert.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 
@@ -31,13 +32,18 @@ Deno.test("compile: embeds the model and page, and only linux-x64 ONNX Runtime b
   }
   assert(!command.includes("linux/x64"));
   assert(/--exclude \S+\/playwright-core /.test(command));
+  // Of onnxruntime-web, only the files the page loads stay in.
+  assert(/--exclude \S+\/onnxruntime-web\/dist\/ort-wasm-simd-threaded\.jsep\.wasm /.test(command));
+  for (const name of ORT_WEB_FILES) assert(!command.includes(`/dist/${name} `), name);
+  assert(!/onnxruntime-web /.test(command));
 });
 
 Deno.test({
-  name: "compile: builds with DENORT_BIN, and refuses a base that is not denort",
+  name: "compile: builds with DENORT_BIN, and refuses (and removes) a base that is not denort",
   sanitizeResources: false,
   async fn() {
     const out = await Deno.makeTempDir();
+    const started = new Date(Date.now() - 2000); // file times may be coarser than the clock
     try {
       // The deno binary is the only base reachable here; the program it yields runs Deno itself.
       const result = await compile(["--output", `${out}/halton-maskgit`], {
@@ -49,7 +55,12 @@ Deno.test({
       assert(!/darwin|win32/.test(stderr));
       assertEquals(result.code, 2, stderr.slice(-400));
       assert(stderr.includes("its base binary is not denort"));
-      assert((await Deno.stat(`${out}/halton-maskgit`)).size > 60e6);
+      // The page's bundle was built for it and ORT's WASM files embedded (listed by name, as
+      // their siblings are left out); the refused binary is gone.
+      const bundle = await Deno.stat(`${ROOT}routes/static/dist/maskgit.js`);
+      assert(bundle.mtime! >= started, "build:web ran");
+      for (const name of ORT_WEB_FILES) assert(stderr.includes(`── ${name} (`), name);
+      await assertRejects(() => Deno.stat(`${out}/halton-maskgit`), Deno.errors.NotFound);
     } finally {
       await Deno.remove(out, { recursive: true });
     }

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """Self-checks of the aMused converter's Python side (the Deno tests check the folders in ONNX
 Runtime):
 

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """Checks our aMused modules (scripts/convert/amused.py) against the reference implementations:
 diffusers' UVit2DModel and VQModel and transformers' CLIPTextModelWithProjection, imported from
 source checkouts (never committed here), built on random weights; the same state dict is loaded

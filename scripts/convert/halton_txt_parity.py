@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """Checks our text-conditioned transformer (scripts/convert/halton_txt.py) against the official
 one (``Network/txt_transformer.py`` of valeoai/Halton-MaskGIT), imported from a checkout (never
 committed here) and built on random weights; the same state dict is loaded strictly into ours.

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """Trains the evaluation classifier on real glyphs of the training fonts (with small random
 shifts) and reports its accuracy on the held-out fonts. Its penultimate 128-d features
 feed the Frechet distance of `deno task eval`. Resumes from runs/classifier.pt.

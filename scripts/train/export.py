@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """Exports the trained glyph model to models/glyphs/ under the model-folder contract:
 model.json, transformer.onnx (EMA weights), decoder.onnx (VQ decoder), reference.json
 (PyTorch outputs the Deno tests compare ONNX Runtime against), and eval/ (the glyph

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """Renders the glyph data set: the 62 characters 0-9 A-Z a-z from every usable Debian
 font, grayscale 64x64, black ink on white, one font size on one baseline (so case
 stays visible). Fonts lacking any of the 62 characters, rendering blanks, clipping, or

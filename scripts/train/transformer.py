@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """Trains the class-conditional MaskGIT transformer on VQ tokens of the training fonts.
 
 Objective (MaskGIT): per sample a mask ratio r = arccos(u)/(pi/2), u ~ U(0,1); each token

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """Trains the VQ tokenizer (64x64 glyph -> 16x16 tokens, 256 codes) on the training fonts
 and reports reconstruction PSNR and codebook usage on the held-out fonts.
 Resumable: data/runs/vq.pt holds the latest checkpoint.

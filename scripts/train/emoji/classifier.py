@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """The emoji model's evaluation: a retrieval classifier trained here on the real emoji of the
 training sets (image -> which of the 3,786 emoji), and the real-image sheets `deno task eval`
 compares generated images with. Writes <out>/eval/ (default models/emoji/eval/):

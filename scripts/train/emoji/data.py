@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """Builds the emoji data set: fetches four freely licensed emoji sets from the npm registry,
 renders every emoji they draw (skin-tone variants included) at 64x64 RGB on white, attaches
 captions (CLDR short names and keywords, Unicode names, short codes, categories) and splits

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """Exports the trained emoji model to models/emoji/ as a format 2 (text-to-image) folder
 (/work/contract/format2.md): model.json, text_encoder.onnx, transformer.onnx (EMA weights),
 decoder.onnx, tokenizer.json and reference.json, written by scripts/model_folder.py's

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """The emoji model's words: the tokenizer (built here from the captions, written as a Hugging
 Face tokenizer.json), the same tokenizer in Python for training, the runtime's row layout
 (bos + ids + eos + pad), and the varied prompts training draws for an emoji.

@@ -1,6 +1,8 @@
 /**
  * The WASM backend: onnxruntime-web, for places that cannot load native addons (edge
- * isolates, `deno serve` without FFI permission).
+ * isolates, `deno serve` without FFI permission). Where the platform has Web Workers its
+ * sessions run in one (`onnx-worker.ts`), so a forward pass never holds the event loop;
+ * elsewhere they run on the caller's thread.
  *
  * @module
  */
@@ -8,9 +10,10 @@
 import * as ort from "onnxruntime-web";
 import type { OnnxBackend } from "./onnx.ts";
 import { webBackend } from "./onnx-web.ts";
+import { workerBackend } from "./onnx-worker.ts";
 
 /**
- * onnxruntime-web as Deno imports it (see {@link webBackend}).
+ * onnxruntime-web as Deno imports it (see {@link webBackend}), in a worker where there is one.
  *
  * @example
  * ```ts ignore
@@ -18,4 +21,6 @@ import { webBackend } from "./onnx-web.ts";
  * const session = await wasmBackend.createSession(bytes, { threads: 1 });
  * ```
  */
-export const wasmBackend: OnnxBackend = webBackend(ort);
+export const wasmBackend: OnnxBackend = typeof Worker === "function"
+  ? workerBackend(ort, new URL("./wasm-worker.ts", import.meta.url))
+  : webBackend(ort);

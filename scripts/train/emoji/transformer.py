@@ -13,7 +13,7 @@ a trained meaning. EMA of both networks' weights is what ships.
 Resumable: runs/transformer.pt is rewritten every --save-minutes and at the end; the VQ tokens
 of the data set are cached in runs/tokens.pt.
 
-    /usr/bin/python3 scripts/train/emoji/transformer.py [--steps 1400 --batch 32] [--dim 256 --depth 6]
+    /usr/bin/python3 scripts/train/emoji/transformer.py [--steps 800] [--dim 256 --depth 6]
 """
 
 import argparse
@@ -22,7 +22,6 @@ import hashlib
 import math
 import os
 import random
-import re
 import time
 
 import torch
@@ -34,20 +33,6 @@ from text import LENGTH, PAD, UNK, Words, draw_prompt, load_tokenizer
 
 PROMPT_DROP = 0.1
 WORD_DROP = 0.05
-TONE_CODES = re.compile(r"-1F3F[B-F]")  # the five skin-tone modifiers in an emoji's key
-
-
-def draw_weights(emoji, concept):
-    """Sampling weight of each training image: every emoji *group* (an emoji with its skin-tone
-    variants, up to 26 of them) is drawn equally often. Tone variants are half of the images but
-    differ from their base only in colour; drawn image by image, they took half of every batch
-    from the ~375 people and hands, and each other emoji (an apple, a face) was seen half as often."""
-    group = [TONE_CODES.sub("", e["key"]) for e in emoji]
-    of_image = [group[i] for i in concept.tolist()]
-    size = {}
-    for g in of_image:
-        size[g] = size.get(g, 0) + 1
-    return torch.tensor([1 / size[g] for g in of_image], dtype=torch.float64)
 
 
 def tokenize():
@@ -91,8 +76,8 @@ def masked_batch(target, codebook):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--steps", type=int, default=1400)
-    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--steps", type=int, default=800)
+    parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--dim", type=int, default=256)
     parser.add_argument("--depth", type=int, default=6)
     parser.add_argument("--heads", type=int, default=4)
@@ -118,7 +103,6 @@ def main():
     all_tokens = tokenize()
     _, emoji_of, _, split = load_emoji()
     tokens, concept = all_tokens[split == 0], emoji_of[split == 0]
-    weights = draw_weights(emoji, concept)
 
     # A fixed held-out check: 128 images of the held-out set, their CLDR names, fixed masks.
     g = torch.Generator().manual_seed(1)
@@ -174,7 +158,7 @@ def main():
 
     clock, meter = Clock(args.save_minutes), Meter()
     while step < args.steps:
-        batch = torch.multinomial(weights, args.batch, replacement=True)
+        batch = torch.randint(len(tokens), (args.batch,))
         target = tokens[batch]
         prompts = ["" if rng.random() < PROMPT_DROP else draw_prompt(emoji[i], rng) for i in concept[batch].tolist()]
         input_ids = encode_prompts(words, prompts, rng, WORD_DROP)

@@ -3,7 +3,7 @@
 reconstruction PSNR and codebook use on the held-out set. Resumable: runs/vq.pt is rewritten
 every --save-minutes and at the end; the log goes to runs/vq.log.
 
-    /usr/bin/python3 scripts/train/emoji/vq.py [--steps 900] [--ch 64 --codebook 1024]
+    /usr/bin/python3 scripts/train/emoji/vq.py [--steps 450] [--ch 64 --codebook 1024]
 """
 
 import argparse
@@ -36,7 +36,7 @@ def evaluate(vq, images, codebook):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--steps", type=int, default=900)
+    parser.add_argument("--steps", type=int, default=450)
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--ch", type=int, default=64)
     parser.add_argument("--codebook", type=int, default=1024)

@@ -9,7 +9,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 COUNT=${1:-64}
 REPS=${2:-3}
-DENO=(npx -y deno@2)
+# Deno itself, not npx: a worker must be the process that a signal stops.
+DENO=("$(npx -y deno@2 eval 'console.log(Deno.execPath())')")
 WORK=$(mktemp -d)
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 redis-server --port "$PORT" --bind 127.0.0.1 --save "" --appendonly no --daemonize yes \
@@ -27,7 +28,8 @@ trap cleanup EXIT
 start_workers() { # COUNT THREADS
   PIDS=()
   for k in $(seq 1 "$1"); do
-    "${DENO[@]}" task worker --queue "$QUEUE" --model models/glyphs --threads "$2" >"$WORK/w$k.log" 2>&1 &
+    "${DENO[@]}" run -A main.ts worker --queue "$QUEUE" --model models/glyphs --threads "$2" \
+      >"$WORK/w$k.log" 2>&1 &
     PIDS+=($!)
   done
   for k in $(seq 1 "$1"); do

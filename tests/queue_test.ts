@@ -348,3 +348,69 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "queue: serve --queue drops a waiting job and stops a running one when its client hangs up",
+  ignore: !ready,
+  fn: async () => {
+    const redis = await startRedis();
+    const workers = [await startWorker(redis.url, ["--model", STANDIN, "--threads", "1"])];
+    const client = new Redis(redis.url, { maxRetriesPerRequest: null });
+    const queue = new Queue("tiny-random", { connection: client, prefix: PREFIX });
+    const model = await loadModel(STANDIN, { backend: nodeBackend, threads: 1 });
+    // Two requests in flight for the server, one worker: one job runs, the other waits.
+    const service = new GenerationService([model], { concurrency: 2 }, queueGenerator(client));
+    const app = createApp(service);
+    const post = async (body: unknown, signal: AbortSignal) =>
+      await app.request("/v1/generate", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body),
+        signal,
+      });
+    try {
+      const [first, second] = [new AbortController(), new AbortController()];
+      const long = { class: "one", steps: 256, count: 4 };
+      const answers = [post(long, first.signal), post(long, second.signal)].map((answer) =>
+        answer.catch(() => null)
+      );
+      const running = await until(60_000, "one job running, one waiting", async () => {
+        const active = await queue.getJobs(["active"]);
+        const step = (active[0]?.progress as { step?: number } | undefined)?.step ?? 0;
+        const waiting = await queue.getJobs(["waiting"]);
+        return active.length === 1 && step >= 1 && waiting.length === 1 ? active[0] : undefined;
+      });
+      // Both clients hang up. The job behind has not started: it leaves the queue. The running
+      // one stops at its next step: it fails with the reason, far short of its 256 steps.
+      const waitingId = (await queue.getJobs(["waiting"]))[0].id!;
+      assert(waitingId !== running.id);
+      second.abort();
+      first.abort();
+      await until(
+        30_000,
+        "the waiting job removed",
+        async () => (await queue.getJob(waitingId)) === undefined ? true : undefined,
+      );
+      const stopped = await until(60_000, "the running job stopped", async () => {
+        const job = await queue.getJob(running.id!);
+        return job && await job.getState() === "failed" ? job : undefined;
+      });
+      assert(/closed the request/.test(stopped.failedReason), stopped.failedReason);
+      assert((stopped.progress as { step: number }).step < 256, JSON.stringify(stopped.progress));
+      await Promise.all(answers);
+      assertEquals(service.limiter.inFlight, 0);
+      // The worker is free again for the next client.
+      const next = await within(
+        60_000,
+        "a request after the hang-ups",
+        post({ class: "two", steps: 4 }, new AbortController().signal),
+      );
+      assertEquals(next.status, 200);
+    } finally {
+      await queue.close();
+      client.disconnect();
+      await stopAll(workers);
+      await redis.stop();
+    }
+  },
+});

@@ -1,8 +1,8 @@
 /**
  * The WASM backend: onnxruntime-web, for places that cannot load native addons (edge
  * isolates, `deno serve` without FFI permission). Where the platform has Web Workers its
- * sessions run in one (`onnx-worker.ts`), so a forward pass never holds the event loop;
- * elsewhere they run on the caller's thread.
+ * one-thread sessions (edge.ts's default) run in one (`onnx-worker.ts`), so a forward pass
+ * never holds the event loop; other sessions run on the caller's thread.
  *
  * @module
  */
@@ -22,5 +22,5 @@ import { workerBackend } from "./onnx-worker.ts";
  * ```
  */
 export const wasmBackend: OnnxBackend = typeof Worker === "function"
-  ? workerBackend(ort, new URL("./wasm-worker.ts", import.meta.url))
+  ? workerBackend(ort, new URL("./wasm-worker.ts", import.meta.url), webBackend(ort))
   : webBackend(ort);

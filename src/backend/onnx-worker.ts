@@ -80,22 +80,30 @@ class WorkerHost {
 }
 
 /**
- * A backend whose sessions live in a worker running `workerUrl` (`wasm-worker.ts`). `runtime`
- * builds the tensors handed back, as the in-thread backend's would be.
+ * A backend whose one-thread sessions live in a worker running `workerUrl` (`wasm-worker.ts`);
+ * sessions of more threads open on `inThread`. onnxruntime-web's own thread pool inside our
+ * worker hung on a graph with external weights (seen here), and one thread is what an isolate
+ * has (edge.ts's default). `runtime` builds the tensors handed back, as `inThread`'s would be.
  *
  * @example
  * ```ts ignore
  * import * as ort from "onnxruntime-web";
- * const backend = workerBackend(ort, new URL("./wasm-worker.ts", import.meta.url));
+ * const url = new URL("./wasm-worker.ts", import.meta.url);
+ * const backend = workerBackend(ort, url, webBackend(ort));
  * const session = await backend.createSession(bytes, { threads: 1 });
  * ```
  */
-export function workerBackend(runtime: OrtRuntime, workerUrl: URL): OnnxBackend {
+export function workerBackend(
+  runtime: OrtRuntime,
+  workerUrl: URL,
+  inThread: OnnxBackend,
+): OnnxBackend {
   let host: WorkerHost | undefined;
   return {
     name: "wasm",
     runtime,
     async createSession(model, options) {
+      if (options.threads !== 1) return inThread.createSession(model, options);
       if (typeof model === "string") throw new Error("the wasm backend opens model bytes");
       host ??= new WorkerHost(workerUrl);
       const worker = host;

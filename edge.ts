@@ -33,23 +33,6 @@ const model = await loadModel(setting("MASKGIT_MODEL") ?? DEFAULT_MODEL_DIR, {
   threads,
 });
 // One generation at a time: an isolate has one thread for JS and (by default) for WASM.
-const service = new GenerationService([model], { concurrency: 1, queueSize: 4 });
-const app = createApp(service);
-
-// On SIGINT/SIGTERM `deno serve` stops listening and ends once nothing is left to do — but
-// the WASM worker would keep it alive: let the worker go when the last generation is done.
-const SIGNALS = ["SIGINT", "SIGTERM"] as const;
-async function close() {
-  for (const signal of SIGNALS) Deno.removeSignalListener(signal, close);
-  service.draining = true;
-  while (service.limiter.inFlight + service.limiter.queued > 0) {
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  wasmBackend.close?.();
-}
-// Edge platforms without signals end isolates themselves.
-if (typeof Deno.addSignalListener === "function" && Deno.build.os !== "windows") {
-  for (const signal of SIGNALS) Deno.addSignalListener(signal, close);
-}
+const app = createApp(new GenerationService([model], { concurrency: 1, queueSize: 4 }));
 
 export default { fetch: app.fetch } satisfies Deno.ServeDefaultExport;

@@ -6,6 +6,7 @@
  * @module
  */
 
+import type { InferenceSession } from "onnxruntime-common";
 import {
   checkSignature,
   checkThreads,
@@ -15,7 +16,6 @@ import {
   onnxPromptEncoder,
   onnxTransformer,
   type PromptEncoder,
-  type Session,
   type SessionOptions,
   type Transformer,
   type ValueSpec,
@@ -330,7 +330,7 @@ async function readBytes(path: string): Promise<Uint8Array> {
  * const session = await openSession("models/glyphs/eval/classifier.onnx", { backend: nodeBackend });
  * ```
  */
-export async function openSession(path: string, options: LoadOptions): Promise<Session> {
+export async function openSession(path: string, options: LoadOptions): Promise<InferenceSession> {
   const bytes = await readBytes(path);
   const dataPath = `${path}.data`;
   const hasData = !isUrl(path) &&
@@ -451,7 +451,7 @@ export async function loadModel(folder: string, options: LoadOptions): Promise<M
 async function loadPrompts(
   dir: string,
   manifest: TextManifest,
-  open: (name: string) => Promise<{ path: string; session: Session }>,
+  open: (name: string) => Promise<{ path: string; session: InferenceSession }>,
   ort: OnnxBackend["runtime"],
 ): Promise<PromptModel> {
   const { text, files } = manifest;

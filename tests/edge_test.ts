@@ -86,7 +86,7 @@ Deno.test({
       const started = performance.now();
       assertEquals((await fetch(`${url}health`)).status, 200);
       const latency = performance.now() - started;
-      assert(latency < 1000, `/health took ${latency.toFixed(0)} ms during a generation`);
+      assert(latency < 3000, `/health took ${latency.toFixed(0)} ms during a generation`);
       // One running, four queued (the edge's limits): the rest of a burst of 8 is refused.
       const burst = Array.from({ length: 8 }, () => post({ class: "A", steps: 2 }));
       await waitFor("the queue fills", async () => await metric("maskgit_queue_depth") === 4, 30);

@@ -77,35 +77,3 @@ Deno.test("wasm: a broken or mismatched model file is named, as on the native ba
     }
   }
 });
-
-Deno.test("wasm: forward passes run off the caller's thread (its timers fire meanwhile), same logits", async () => {
-  const { webBackend } = await import("../src/backend/onnx-web.ts");
-  const ort = await import("onnxruntime-web");
-  const bytes = await Deno.readFile(`${DEFAULT_MODEL_DIR}/transformer.onnx`);
-  const hosted = await (await loadBackend("wasm")).createSession(bytes, { threads: 1 });
-  const inThread = await webBackend(ort).createSession(bytes, { threads: 1 });
-  const batch = 8;
-  const feeds = {
-    tokens: new ort.Tensor("int64", new BigInt64Array(batch * 256).fill(7n), [batch, 256]),
-    labels: new ort.Tensor("int64", new BigInt64Array(batch).fill(3n), [batch]),
-    drop_label: new ort.Tensor("bool", new Uint8Array(batch), [batch]),
-  };
-  const ticksDuring = async (run: () => Promise<unknown>) => {
-    let ticks = 0;
-    const timer = setInterval(() => ticks++, 2);
-    for (let i = 0; i < 3; i++) await run();
-    clearInterval(timer);
-    return ticks;
-  };
-  let hostedLogits: unknown, inThreadLogits: unknown;
-  const hostedTicks = await ticksDuring(async () =>
-    hostedLogits = (await hosted.run(feeds)).logits.data
-  );
-  const inThreadTicks = await ticksDuring(async () =>
-    inThreadLogits = (await inThread.run(feeds)).logits.data
-  );
-  assertEquals(inThreadTicks, 0); // the in-thread session holds the loop for a whole forward
-  assert(hostedTicks >= 5, `${hostedTicks} timer ticks during three hosted forwards`);
-  assertEquals(hostedLogits, inThreadLogits);
-  await hosted.release();
-});

@@ -9,15 +9,6 @@
 import type { InferenceSession, Tensor as OrtTensor } from "onnxruntime-common";
 import { ModelError } from "../model_error.ts";
 
-/**
- * The parts of an ONNX Runtime session this project uses: what `InferenceSession` has, less
- * profiling (a session hosted in a worker forwards exactly these).
- */
-export type Session = Pick<
-  InferenceSession,
-  "inputNames" | "outputNames" | "inputMetadata" | "outputMetadata" | "run" | "release"
->;
-
 /** The parts of an onnxruntime package this adapter uses. */
 export interface OrtRuntime {
   Tensor: typeof OrtTensor;
@@ -82,13 +73,7 @@ export interface OnnxBackend {
   createSession(
     model: Uint8Array | string,
     options: SessionOptions & { externalData?: { path: string; data: Uint8Array }[] },
-  ): Promise<Session>;
-  /**
-   * Where the backend holds more than its sessions (the WASM backend's worker): lets it go,
-   * and its sessions with it. A worker keeps a Deno process alive, so a server that ends
-   * without `Deno.exit` (`deno serve edge.ts`) calls this when its last generation is done.
-   */
-  close?(): void;
+  ): Promise<InferenceSession>;
 }
 
 /** Decoded images, flat [batch, channels, height, width], values in [−1, 1]. */
@@ -182,7 +167,7 @@ function checkValues(
  * ```
  */
 export function checkSignature(
-  session: Session,
+  session: InferenceSession,
   file: string,
   inputs: ValueSpec[],
   outputs: ValueSpec[],
@@ -236,7 +221,7 @@ export interface Transformer {
  */
 export function onnxTransformer(
   ort: OrtRuntime,
-  session: Session,
+  session: InferenceSession,
   file: string,
   codebookSize: number,
 ): Transformer {
@@ -284,7 +269,7 @@ export function onnxTransformer(
  * The dimensions after the batch of a float input, from the session's metadata ([L, D] for
  * `text`): the contract fixes them, so a flat row of `size` values is reshaped to them.
  */
-function dimsOf(session: Session, name: string, size: number): number[] {
+function dimsOf(session: InferenceSession, name: string, size: number): number[] {
   const meta = session.inputMetadata.find((m) => m.name === name);
   const dims = meta?.isTensor ? meta.shape.slice(1) : [];
   return dims.every((d) => typeof d === "number") && dims.length > 0 &&
@@ -315,7 +300,7 @@ export interface PromptEncoder {
  */
 export function onnxPromptEncoder(
   ort: OrtRuntime,
-  session: Session,
+  session: InferenceSession,
   file: string,
   [length, width]: [number, number],
   pooled?: number,
@@ -352,7 +337,7 @@ export function onnxPromptEncoder(
  */
 export function onnxDecoder(
   ort: OrtRuntime,
-  session: Session,
+  session: InferenceSession,
   file: string,
   grid: number,
   [channels, height, width]: [number, number, number],

@@ -74,7 +74,7 @@ async function standIn(count: number, workerArgs: string[]) {
     await stopAll(workers);
     await redis.stop();
   };
-  return { url: redis.url, workers, queue, stop };
+  return { url: redis.url, workers, client, queue, stop };
 }
 
 async function pngs(folder: string): Promise<Map<string, Uint8Array>> {
@@ -309,9 +309,7 @@ Deno.test({
   name: "queue: serve --queue answers with the in-process bytes, streams, and 429s past its queue",
   ignore: !ready,
   fn: async () => {
-    const redis = await startRedis();
-    const workers = [await startWorker(redis.url, ["--model", STANDIN, "--threads", "1"])];
-    const client = new Redis(redis.url, { maxRetriesPerRequest: null });
+    const { client, stop } = await standIn(1, ["--model", STANDIN, "--threads", "1"]);
     const model = await loadModel(STANDIN, { backend: nodeBackend, threads: 1 });
     const limits = { concurrency: 1, queueSize: 1 };
     const local = createApp(new GenerationService([model], limits));
@@ -342,9 +340,7 @@ Deno.test({
       );
       assertEquals(statuses.sort(), [200, 200, 429]);
     } finally {
-      client.disconnect();
-      await stopAll(workers);
-      await redis.stop();
+      await stop();
     }
   },
 });
@@ -353,10 +349,7 @@ Deno.test({
   name: "queue: serve --queue drops a waiting job and stops a running one when its client hangs up",
   ignore: !ready,
   fn: async () => {
-    const redis = await startRedis();
-    const workers = [await startWorker(redis.url, ["--model", STANDIN, "--threads", "1"])];
-    const client = new Redis(redis.url, { maxRetriesPerRequest: null });
-    const queue = new Queue("tiny-random", { connection: client, prefix: PREFIX });
+    const { client, queue, stop } = await standIn(1, ["--model", STANDIN, "--threads", "1"]);
     const model = await loadModel(STANDIN, { backend: nodeBackend, threads: 1 });
     // Two requests in flight for the server, one worker: one job runs, the other waits.
     const service = new GenerationService([model], { concurrency: 2 }, queueGenerator(client));
@@ -374,15 +367,17 @@ Deno.test({
       const answers = [post(long, first.signal), post(long, second.signal)].map((answer) =>
         answer.catch(() => null)
       );
-      const running = await until(60_000, "one job running, one waiting", async () => {
+      const [running, waiting] = await until(60_000, "one job running, one waiting", async () => {
         const active = await queue.getJobs(["active"]);
         const step = (active[0]?.progress as { step?: number } | undefined)?.step ?? 0;
         const waiting = await queue.getJobs(["waiting"]);
-        return active.length === 1 && step >= 1 && waiting.length === 1 ? active[0] : undefined;
+        return active.length === 1 && step >= 1 && waiting.length === 1
+          ? [active[0], waiting[0]]
+          : undefined;
       });
       // Both clients hang up. The job behind has not started: it leaves the queue. The running
       // one stops at its next step: it fails with the reason, far short of its 256 steps.
-      const waitingId = (await queue.getJobs(["waiting"]))[0].id!;
+      const waitingId = waiting.id!;
       assert(waitingId !== running.id);
       second.abort();
       first.abort();
@@ -407,10 +402,7 @@ Deno.test({
       );
       assertEquals(next.status, 200);
     } finally {
-      await queue.close();
-      client.disconnect();
-      await stopAll(workers);
-      await redis.stop();
+      await stop();
     }
   },
 });

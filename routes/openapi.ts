@@ -94,12 +94,12 @@ export function openApiDocument(service: GenerationService, options: OpenApiOpti
     },
   };
   // The keyed routes inherit the root's `security`; the probes stay open on every server.
-  const keyed = options.keyed
+  const unauthorized = options.keyed
     ? { "401": { ...ERROR, description: "Missing or wrong API key." } }
     : {};
   const open = { security: [] };
   const errors = {
-    ...keyed,
+    ...unauthorized,
     "400": ERROR,
     "404": ERROR,
     "413": ERROR,
@@ -153,14 +153,14 @@ export function openApiDocument(service: GenerationService, options: OpenApiOpti
         get: {
           operationId: "metrics",
           summary: "Prometheus metrics",
-          responses: { "200": { description: "text" }, ...keyed },
+          responses: { "200": { description: "text" }, ...unauthorized },
         },
       },
       "/v1/models": {
         get: {
           operationId: "listModels",
           summary: "Loaded models and their defaults",
-          responses: { "200": { description: "models" }, ...keyed },
+          responses: { "200": { description: "models" }, ...unauthorized },
         },
       },
       "/v1/generate": {

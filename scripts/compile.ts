@@ -46,13 +46,11 @@ async function excluded(): Promise<string[]> {
     if (name.startsWith("onnxruntime-web@")) {
       // The binary runs the native backend; of the WASM runtime it keeps what the page loads.
       const web = `node_modules/.deno/${name}/node_modules/onnxruntime-web`;
-      for await (const entry of Deno.readDir(`${ROOT}${web}`)) {
-        if (entry.name !== "dist" && entry.name !== "package.json") {
-          paths.push(`${web}/${entry.name}`);
-        }
+      for await (const { name: part } of Deno.readDir(`${ROOT}${web}`)) {
+        if (part !== "dist" && part !== "package.json") paths.push(`${web}/${part}`);
       }
-      for await (const entry of Deno.readDir(`${ROOT}${web}/dist`)) {
-        if (!ORT_WEB_FILES.includes(entry.name)) paths.push(`${web}/dist/${entry.name}`);
+      for await (const { name: file } of Deno.readDir(`${ROOT}${web}/dist`)) {
+        if (!ORT_WEB_FILES.includes(file)) paths.push(`${web}/dist/${file}`);
       }
     }
     if (name.startsWith("onnxruntime-node@")) {

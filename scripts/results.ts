@@ -3,10 +3,14 @@
  * `<out>/results-<model>.json` plus one image grid per scheduler variant (same seeds and
  * classes or prompts) under `<out>/images/<model>/`, and prints the table as Markdown.
  *
- *   deno task results [--model DIR] [--samples N] [--steps 8,16,32] [--variants a,b] [--out docs]
+ *   deno task results [--model DIR] [--samples N] [--steps 8,16,32] [--variants a,b]
+ *                     [--spread-steps 8] [--out docs]
  *
  * A variant is a list of command-line knobs, so each cell is reproduced exactly by
- * `deno task eval --model DIR <the variant's knobs> --steps S --samples N`.
+ * `deno task eval --model DIR <the variant's knobs> --steps S --samples N --seed 0`.
+ * `--spread-steps` runs every variant again at those step counts with the next N seeds
+ * (`--seed N`: other images, the same classes or prompts), to show how far a figure moves
+ * with the seeds alone.
  *
  * @module
  */
@@ -61,11 +65,13 @@ const { values } = parseArgs({
     samples: { type: "string" },
     steps: { type: "string" },
     variants: { type: "string" },
+    "spread-steps": { type: "string" },
     out: { type: "string" },
   },
   strict: true,
 });
 const stepCounts = (values.steps ?? "8,16,32").split(",").map(Number);
+const spreadSteps = values["spread-steps"]?.split(",").map(Number) ?? [];
 const variants = (values.variants ?? Object.keys(VARIANTS).join(",")).split(",");
 for (const name of variants) {
   if (!(name in VARIANTS)) {
@@ -81,20 +87,25 @@ const knobs = (name: string) =>
   cliSettings(parseArgs({ args: VARIANTS[name], options: SAMPLER_OPTIONS, strict: true }).values);
 
 const cells: { variant: string; command: string; report: EvalReport }[] = [];
-for (const steps of stepCounts) {
+// The table's cells (seed 0), then the seed-spread cells (the next `samples` seeds).
+const runs = [
+  ...stepCounts.map((steps) => ({ steps, seed: 0 })),
+  ...spreadSteps.map((steps) => ({ steps, seed: samples })),
+];
+for (const { steps, seed } of runs) {
   for (const variant of variants) {
     const report = await evaluate({
       model,
       evaluator,
       samples,
-      settings: { ...knobs(variant), steps, seed: 0 },
+      settings: { ...knobs(variant), steps, seed },
     });
     const command = `deno task eval --model ${dir} ${
       VARIANTS[variant].join(" ")
-    } --steps ${steps} --samples ${samples} --seed 0 --json`;
+    } --steps ${steps} --samples ${samples} --seed ${seed} --json`;
     cells.push({ variant, command, report });
     console.error(
-      `${variant} ${steps} steps: top-1 ${report.accuracy.toFixed(3)}, top-5 ${
+      `${variant} ${steps} steps, seed ${seed}: top-1 ${report.accuracy.toFixed(3)}, top-5 ${
         report.top5.toFixed(3)
       }, Fréchet ${report.frechet.toFixed(2)}, precision ${report.precision.toFixed(3)}, recall ${
         report.recall.toFixed(3)
@@ -142,10 +153,12 @@ const columns = (f: Figures) =>
     .concat([percent(f.recall), f.inceptionScore.toFixed(2)]).join(" | ");
 console.log(
   [
-    "| scheduler | steps | top-1 | top-5 | Fréchet ↓ | precision | recall | IS analogue |",
-    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
-    ...cells.map(({ variant, report }) => `| ${variant} | ${report.steps} | ${columns(report)} |`),
-    `| real held-out images | – | ${columns(evaluator.heldOut)} |`,
-    `| real training images vs held-out | – | ${columns(evaluator.trainSample)} |`,
+    "| scheduler | steps | seeds | top-1 | top-5 | Fréchet ↓ | precision | recall | IS analogue |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ...cells.map(({ variant, report: r }) =>
+      `| ${variant} | ${r.steps} | ${r.seed}…${r.seed + r.samples - 1} | ${columns(r)} |`
+    ),
+    `| real held-out images | – | – | ${columns(evaluator.heldOut)} |`,
+    `| real training images vs held-out | – | – | ${columns(evaluator.trainSample)} |`,
   ].join("\n"),
 );

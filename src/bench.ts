@@ -74,8 +74,13 @@ const BENCH_PROMPTS = ["a red apple", "a smiling face", "a cat on a sofa", "a fl
  * wrapped for the run only.
  *
  * @example
- * ```ts ignore
- * const split = await timeGeneration(model, 4, { steps: 32, seed: 0 });
+ * ```ts
+ * import { nodeBackend } from "./backend/onnx-node.ts";
+ * import { timeGeneration } from "./bench.ts";
+ * import { loadModel } from "./model.ts";
+ * const model = await loadModel("models/tiny-random", { backend: nodeBackend });
+ * const split = await timeGeneration(model, 4, { steps: 8, seed: 0 });
+ * split.forwards; // 8: one batched call per step
  * split.forward / split.total; // share of time in the transformer
  * ```
  */
@@ -157,8 +162,11 @@ export function transformerFlops(
  * a noisy shared machine shows better than a median).
  *
  * @example
- * ```ts ignore
- * const gflops = await sgemmRate(nodeBackend, 1024);
+ * ```ts
+ * import { nodeBackend } from "./backend/onnx-node.ts";
+ * import { sgemmRate } from "./bench.ts";
+ * const gflops = await sgemmRate(nodeBackend, 256, 3);
+ * gflops > 0; // true
  * ```
  */
 export async function sgemmRate(

@@ -4,13 +4,14 @@
  * module (our code only; onnxruntime-web stays a separate file the server hands out).
  *
  * @example
- * ```ts ignore
- * const ort = await import("/vendor/onnxruntime-web/ort.wasm.bundle.min.mjs");
- * const model = await loadModel(`${location.origin}/v1/models/glyphs/files`, {
- *   backend: webBackend(ort),
- *   threads: 1,
- * });
- * const { images } = await generate({ model, classes: ["A"], settings: { seed: 3 } });
+ * ```ts
+ * // The page imports "/vendor/onnxruntime-web/ort.wasm.bundle.min.mjs" instead, and loads
+ * // the model from `${location.origin}/v1/models/glyphs/files`.
+ * import * as ort from "onnxruntime-web";
+ * import { generate, loadModel, webBackend } from "./browser.ts";
+ * const model = await loadModel("models/glyphs", { backend: webBackend(ort), threads: 1 });
+ * const { images } = await generate({ model, classes: ["A"], settings: { seed: 3, steps: 8 } });
+ * images.length; // 1
  * ```
  *
  * @module

@@ -44,8 +44,12 @@ export const MAX_PROMPT_CHARS = 2000;
  * {@link SettingError} naming the field ("class", "prompt", "negative_prompt").
  *
  * @example
- * ```ts ignore
- * checkCondition(model.manifest, { prompts: ["a red apple"] });
+ * ```ts
+ * import { checkCondition } from "./condition.ts";
+ * import { parseManifest } from "./model.ts";
+ * const manifest = parseManifest(await Deno.readTextFile("models/tiny-amused/model.json"), "");
+ * checkCondition(manifest, { prompts: ["a red apple"] }); // fine: a text model takes prompts
+ * // checkCondition(manifest, { classes: [1] }) throws: give a prompt, not a class
  * ```
  */
 export function checkCondition(manifest: Model["manifest"], condition: Condition): void {
@@ -87,9 +91,15 @@ export function checkCondition(manifest: Model["manifest"], condition: Condition
  * prompt once (one text-encoder call), and returns the predictor the sampler drives.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { nodeBackend } from "./backend/onnx-node.ts";
+ * import { conditionOn } from "./condition.ts";
+ * import { loadModel } from "./model.ts";
+ * import { sample } from "./sampler.ts";
+ * const model = await loadModel("models/tiny-amused", { backend: nodeBackend });
  * const { predictor, images } = await conditionOn(model, { prompts: ["a red apple"] });
- * await sample({ predictor, images, grid: 16, codebookSize: 8192, maskId: 8255 });
+ * const { tokens } = await sample({ predictor, images, grid: 16, codebookSize: 256, maskId: 319 });
+ * tokens.length; // 256
  * ```
  */
 export async function conditionOn(model: Model, condition: Condition): Promise<Conditioning> {

@@ -52,8 +52,13 @@ export interface Generation {
  * as token 0 and then painted gray.
  *
  * @example
- * ```ts ignore
- * const images = await decodePreview(model, event.state, 2);
+ * ```ts
+ * import { nodeBackend } from "./backend/onnx-node.ts";
+ * import { decodePreview } from "./generate.ts";
+ * import { loadModel } from "./model.ts";
+ * const model = await loadModel("models/tiny-random", { backend: nodeBackend });
+ * const state = new Int32Array(2 * 256).fill(model.manifest.maskId); // 2 grids, all masked
+ * (await decodePreview(model, state, 2)).map((p) => p.pixels[0]); // [96, 96]: gray
  * ```
  */
 export async function decodePreview(
@@ -96,8 +101,13 @@ function slice(condition: Condition, first: number, size: number): Condition {
  * number of images. Image b uses seed + b however the images are batched.
  *
  * @example
- * ```ts ignore
- * const { pictures } = await render({ model, classes: ["A"], settings: { seed: 1 } });
+ * ```ts
+ * import { nodeBackend } from "./backend/onnx-node.ts";
+ * import { render } from "./generate.ts";
+ * import { loadModel } from "./model.ts";
+ * const model = await loadModel("models/tiny-random", { backend: nodeBackend });
+ * const { pictures } = await render({ model, classes: ["one"], settings: { seed: 1 } });
+ * pictures[0].width; // 64
  * ```
  */
 export async function render(options: GenerateOptions): Promise<Rendering> {
@@ -172,8 +182,13 @@ async function renderBatch(
  * Samples, decodes and encodes PNGs (each carrying the settings that reproduce it).
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { nodeBackend } from "./backend/onnx-node.ts";
+ * import { generate } from "./generate.ts";
+ * import { loadModel } from "./model.ts";
+ * const model = await loadModel("models/tiny-random", { backend: nodeBackend });
  * const { images, settings } = await generate({ model, classes: ["seven"], settings: { seed: 3 } });
+ * [images.length, settings.steps]; // [1, 16]: the model's default steps
  * ```
  */
 export async function generate(options: GenerateOptions): Promise<Generation> {

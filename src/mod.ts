@@ -6,10 +6,11 @@
  * the schedulers) are exported too.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { generate, loadBackend, loadModel } from "./mod.ts";
  * const model = await loadModel("models/glyphs", { backend: await loadBackend("node") });
  * const { images } = await generate({ model, classes: ["A"], settings: { seed: 1 } });
+ * images.length; // 1: a 64×64 PNG of an "A"
  * // A text-to-image folder takes prompts instead:
  * // await generate({ model: emoji, prompts: ["red apple"], settings: { seed: 1 } });
  * ```

@@ -124,8 +124,10 @@ export interface Model {
  * `SettingError`.
  *
  * @example
- * ```ts ignore
- * modelSettings(model.manifest, { steps: 8 }).cfg; // the model's default guidance
+ * ```ts
+ * import { modelSettings, parseManifest } from "./model.ts";
+ * const manifest = parseManifest(await Deno.readTextFile("models/tiny-random/model.json"), "");
+ * modelSettings(manifest, { steps: 8 }).cfg; // 2, the model's default guidance
  * ```
  */
 export function modelSettings(
@@ -147,8 +149,10 @@ const NAME = /^[A-Za-z0-9._-]{1,64}$/;
  * Parses and validates `model.json` text. `file` is used in error messages.
  *
  * @example
- * ```ts ignore
- * const manifest = parseManifest(await Deno.readTextFile("models/tiny-random/model.json"), "model.json");
+ * ```ts
+ * import { parseManifest } from "./model.ts";
+ * const path = "models/tiny-random/model.json";
+ * const manifest = parseManifest(await Deno.readTextFile(path), path);
  * manifest.grid; // 16
  * ```
  */
@@ -265,8 +269,10 @@ export function parseManifest(text: string, file: string): Manifest {
  * model (evaluation against a classifier, class grids).
  *
  * @example
- * ```ts ignore
- * classNames(model.manifest).length; // 62 for the glyph model
+ * ```ts
+ * import { classNames, parseManifest } from "./model.ts";
+ * const manifest = parseManifest(await Deno.readTextFile("models/glyphs/model.json"), "");
+ * classNames(manifest).length; // 62
  * ```
  */
 export function classNames(manifest: Manifest): string[] {
@@ -326,8 +332,12 @@ async function readBytes(path: string): Promise<Uint8Array> {
  * backend reads files (native), or handed the weights' bytes (WASM).
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { nodeBackend } from "./backend/onnx-node.ts";
+ * import { openSession } from "./model.ts";
  * const session = await openSession("models/glyphs/eval/classifier.onnx", { backend: nodeBackend });
+ * session.outputNames; // ["logits", "features"]
+ * await session.release();
  * ```
  */
 export async function openSession(path: string, options: LoadOptions): Promise<InferenceSession> {
@@ -362,9 +372,11 @@ export interface LoadOptions extends SessionOptions {
  * `folder` may be an http(s) URL, for platforms that fetch their model files.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { nodeBackend } from "./backend/onnx-node.ts";
+ * import { loadModel } from "./model.ts";
  * const model = await loadModel("models/tiny-random", { backend: nodeBackend, threads: 2 });
+ * model.manifest.task; // "class-to-image"
  * ```
  */
 export async function loadModel(folder: string, options: LoadOptions): Promise<Model> {

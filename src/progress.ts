@@ -47,8 +47,17 @@ function bar(
  * terminal and log behaviour).
  *
  * @example
- * ```ts ignore
- * await generate({ model, classes: [1], onStep: progressBar("generate") });
+ * ```ts
+ * import { nodeBackend } from "./backend/onnx-node.ts";
+ * import { generate } from "./generate.ts";
+ * import { loadModel } from "./model.ts";
+ * import { progressBar } from "./progress.ts";
+ * const model = await loadModel("models/tiny-random", { backend: nodeBackend });
+ * // progressBar("generate") draws on stderr; here the lines go to a log (not a terminal):
+ * const lines: string[] = [];
+ * const onStep = progressBar("generate", (line) => lines.push(line), false);
+ * await generate({ model, classes: [1], onStep });
+ * lines.at(-1); // "generate [########################] 16/16 steps, 256/256 tokens, …"
  * ```
  */
 export function progressBar(

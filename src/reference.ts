@@ -67,9 +67,13 @@ export interface Comparison {
  * own outputs for the reference prompts, as the folder's writer did.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { nodeBackend } from "./backend/onnx-node.ts";
+ * import { loadModel } from "./model.ts";
+ * import { compareWithReference } from "./reference.ts";
+ * const model = await loadModel("models/tiny-random", { backend: nodeBackend });
  * const { logits, image } = await compareWithReference(model);
- * logits.maxRel < 1e-4;
+ * [logits.maxRel < 1e-4, image.maxRel < 1e-4]; // [true, true]
  * ```
  */
 export async function compareWithReference(model: Model): Promise<Comparison> {

@@ -46,9 +46,14 @@ export interface PromptIds {
  * A tokenizer that gives every prompt exactly the manifest's number of ids.
  *
  * @example
- * ```ts ignore
- * const tokenizer = new PromptTokenizer(JSON.parse(await Deno.readTextFile("tokenizer.json")), spec);
- * tokenizer.encode("a photo of a cat").ids; // [49406, 320, 1125, 539, 320, 2368, 49407, 49407, …]
+ * ```ts
+ * import { PromptTokenizer } from "./text.ts";
+ * const dir = "models/tiny-amused";
+ * const json = JSON.parse(await Deno.readTextFile(`${dir}/tokenizer.json`));
+ * const { text } = JSON.parse(await Deno.readTextFile(`${dir}/model.json`));
+ * const tokenizer = new PromptTokenizer(json, text);
+ * tokenizer.encode("a photo of a cat").ids;
+ * // Int32Array(77) [49406, 320, 1125, 539, 320, 2368, 49407, 49407, …]
  * ```
  */
 export class PromptTokenizer {

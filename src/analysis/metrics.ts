@@ -116,10 +116,17 @@ export function summarize(values: readonly number[]): Summary {
  * Collects the step events of any number of batches (fed in order) of one scheduler.
  *
  * @example
- * ```ts ignore
- * const recorder = new StepRecorder(16, 32);
- * await generate({ model, classes, settings, onStep: (e) => recorder.observe(e) });
+ * ```ts
+ * import { nodeBackend } from "../backend/onnx-node.ts";
+ * import { generate } from "../generate.ts";
+ * import { loadModel } from "../model.ts";
+ * import { StepRecorder } from "./metrics.ts";
+ * const model = await loadModel("models/tiny-random", { backend: nodeBackend });
+ * const recorder = new StepRecorder(16, 8);
+ * const settings = { steps: 8 };
+ * await generate({ model, classes: [1, 2], settings, onStep: (e) => recorder.observe(e) });
  * const { steps, meanStep } = recorder.result();
+ * [steps.length, meanStep.length]; // [8, 256]
  * ```
  */
 export class StepRecorder {

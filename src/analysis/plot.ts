@@ -224,8 +224,12 @@ export function heatmaps(
  * A PNG picture (shown `scale` times its size) with a label on each row and column.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { encodePng } from "../image.ts";
+ * import { labelledGrid } from "./plot.ts";
+ * const png = encodePng({ width: 64, height: 64, channels: 1, pixels: new Uint8Array(4096) });
  * labelledGrid(png, 64, 64, ["halton", "random"], ["step 2", "step 32"], "Steps");
+ * // '<svg xmlns="http://www.w3.org/2000/svg" width="288" height="192" …'
  * ```
  */
 export function labelledGrid(

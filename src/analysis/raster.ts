@@ -32,8 +32,10 @@ async function setUp() {
  * picture is drawn, its text is not (install fonts-dejavu-core).
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { svgToPng } from "./raster.ts";
  * const { png } = await svgToPng('<svg xmlns="http://www.w3.org/2000/svg" width="4" height="4"/>');
+ * png.length > 0; // true
  * ```
  */
 export async function svgToPng(svg: string): Promise<{ png: Uint8Array; hasFont: boolean }> {

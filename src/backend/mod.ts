@@ -17,8 +17,10 @@ export type BackendName = typeof BACKEND_NAMES[number];
  * (onnxruntime-web). Throws one line for any other name.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { loadBackend } from "./mod.ts";
  * const backend = await loadBackend("wasm");
+ * backend.name; // "wasm"
  * ```
  */
 export async function loadBackend(name: string = "node"): Promise<OnnxBackend> {

@@ -17,9 +17,12 @@ function firstLine(error: unknown): string {
  * lacks (CUDA needs binaries that its install script downloads) fails with one line.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { nodeBackend } from "./onnx-node.ts";
+ * const bytes = await Deno.readFile("models/tiny-random/decoder.onnx");
  * const session = await nodeBackend.createSession(bytes, { threads: 2 });
+ * session.inputNames; // ["tokens"]
+ * await session.release();
  * ```
  */
 export const nodeBackend: OnnxBackend = {

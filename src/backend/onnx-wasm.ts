@@ -13,9 +13,12 @@ import { webBackend } from "./onnx-web.ts";
  * onnxruntime-web as Deno imports it (see {@link webBackend}).
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { wasmBackend } from "./onnx-wasm.ts";
+ * const bytes = await Deno.readFile("models/tiny-random/decoder.onnx");
  * const session = await wasmBackend.createSession(bytes, { threads: 1 });
+ * session.outputNames; // ["image"]
+ * await session.release();
  * ```
  */
 export const wasmBackend: OnnxBackend = webBackend(ort);

@@ -17,9 +17,11 @@ export type OrtWebModule = typeof OrtWeb;
  * count is fixed by the first session of the process (or page).
  *
  * @example
- * ```ts ignore
- * const ort = await import("/vendor/onnxruntime-web/ort.wasm.bundle.min.mjs");
- * const backend = webBackend(ort);
+ * ```ts
+ * // A page imports the copy the server hands out: /vendor/onnxruntime-web/ort.wasm.bundle.min.mjs
+ * import * as ort from "onnxruntime-web";
+ * import { webBackend } from "./onnx-web.ts";
+ * webBackend(ort).name; // "wasm"
  * ```
  */
 export function webBackend(ort: OrtWebModule): OnnxBackend {

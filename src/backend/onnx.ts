@@ -160,10 +160,16 @@ function checkValues(
  * dimension) against the contract. Throws {@link ModelError} naming the file.
  *
  * @example
- * ```ts ignore
- * checkSignature(session, "models/x/decoder.onnx",
+ * ```ts
+ * import { openSession } from "../model.ts";
+ * import { nodeBackend } from "./onnx-node.ts";
+ * import { checkSignature } from "./onnx.ts";
+ * const path = "models/tiny-amused/decoder.onnx";
+ * const session = await openSession(path, { backend: nodeBackend });
+ * checkSignature(session, path,
  *   [{ name: "tokens", type: "int64", shape: [null, 16, 16] }],
- *   [{ name: "image", type: "float32", shape: [null, 3, 256, 256] }]);
+ *   [{ name: "image", type: "float32", shape: [null, 3, 256, 256] }]); // fine: it matches
+ * await session.release();
  * ```
  */
 export function checkSignature(
@@ -215,8 +221,15 @@ export interface Transformer {
  * given positions. Without a `positions` input it computes every position's logits.
  *
  * @example
- * ```ts ignore
- * const transformer = onnxTransformer(ort, session, "models/x/transformer.onnx", 64);
+ * ```ts
+ * import { openSession } from "../model.ts";
+ * import { nodeBackend } from "./onnx-node.ts";
+ * import { onnxTransformer } from "./onnx.ts";
+ * const path = "models/tiny-random/transformer.onnx";
+ * const session = await openSession(path, { backend: nodeBackend });
+ * const transformer = onnxTransformer(nodeBackend.runtime, session, path, 64);
+ * transformer.selectsPositions; // true: this export has a `positions` input
+ * await session.release();
  * ```
  */
 export function onnxTransformer(
@@ -294,8 +307,16 @@ export interface PromptEncoder {
  * `hidden_states` float32 [B, L, D] and, when `pooled` is given, `pooled` float32 [B, P]).
  *
  * @example
- * ```ts ignore
- * const encoder = onnxPromptEncoder(ort, session, "models/x/text_encoder.onnx", [77, 768], 768);
+ * ```ts
+ * import { openSession } from "../model.ts";
+ * import { nodeBackend } from "./onnx-node.ts";
+ * import { onnxPromptEncoder } from "./onnx.ts";
+ * const path = "models/tiny-amused/text_encoder.onnx";
+ * const session = await openSession(path, { backend: nodeBackend });
+ * const encoder = onnxPromptEncoder(nodeBackend.runtime, session, path, [77, 16], 16);
+ * const { hidden, pooled } = await encoder.encode(new Int32Array(77).fill(49407), 1);
+ * [hidden.length, pooled?.length]; // [1232, 16]: [1, 77, 16] and [1, 16]
+ * await session.release();
  * ```
  */
 export function onnxPromptEncoder(
@@ -331,8 +352,15 @@ export function onnxPromptEncoder(
  * float32 [B, C, H, W]) whose output must match the manifest's image size.
  *
  * @example
- * ```ts ignore
- * const decoder = onnxDecoder(ort, session, "models/x/decoder.onnx", 16, [3, 64, 64]);
+ * ```ts
+ * import { openSession } from "../model.ts";
+ * import { nodeBackend } from "./onnx-node.ts";
+ * import { onnxDecoder } from "./onnx.ts";
+ * const path = "models/tiny-random/decoder.onnx";
+ * const session = await openSession(path, { backend: nodeBackend });
+ * const decoder = onnxDecoder(nodeBackend.runtime, session, path, 16, [3, 64, 64]);
+ * (await decoder.decode(new Int32Array(256), 1)).data.length; // 12288: [1, 3, 64, 64]
+ * await session.release();
  * ```
  */
 export function onnxDecoder(

@@ -225,8 +225,10 @@ export function cliSettings(values: Record<string, unknown>): SettingsInput {
  * The backend and ONNX Runtime session options from `--backend`, `--threads`, `--provider`.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { loadOptions } from "./options.ts";
  * const { backend, threads } = await loadOptions({ threads: "2" });
+ * [backend.name, threads]; // ["node", 2]
  * ```
  */
 export async function loadOptions(

@@ -85,9 +85,13 @@ function ranges(total: number, size: number): [number, number][] {
  * of `size` consecutive images.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { resolveSettings } from "../settings.ts";
+ * import { planGenerate } from "./jobs.ts";
+ * const paths = ["/out/A.png", "/out/B.png", "/out/C.png"];
+ * const settings = resolveSettings({ seed: 0 });
  * const shards = planGenerate("glyphs", { classes: ["A", "B", "C"] }, settings, paths, 2);
- * shards.map((s) => s.label); // ["glyphs seeds 0-1", "glyphs seeds 2-2"] for seed 0
+ * shards.map((s) => s.label); // ["glyphs seeds 0-1", "glyphs seeds 2-2"]
  * ```
  */
 export function planGenerate(
@@ -119,8 +123,10 @@ export function planGenerate(
  * ids do not depend on `samples`, so a larger run re-uses a smaller one's finished shards.
  *
  * @example
- * ```ts ignore
- * planEval("glyphs", settings, 620, 62, 62).length; // 10
+ * ```ts
+ * import { resolveSettings } from "../settings.ts";
+ * import { planEval } from "./jobs.ts";
+ * planEval("glyphs", resolveSettings({ seed: 0 }), 620, 62, 62).length; // 10
  * ```
  */
 export function planEval(
@@ -146,8 +152,17 @@ export function planEval(
  * of its images (a retried shard rewrites the same bytes under the same names).
  *
  * @example
- * ```ts ignore
- * await runGenerateJob(model, job.data, (images) => job.updateProgress(images));
+ * ```ts
+ * import { nodeBackend } from "../backend/onnx-node.ts";
+ * import { loadModel, modelSettings } from "../model.ts";
+ * import { planGenerate, runGenerateJob } from "./jobs.ts";
+ * const model = await loadModel("models/tiny-random", { backend: nodeBackend });
+ * const dir = await Deno.makeTempDir();
+ * const settings = modelSettings(model.manifest, { seed: 0 });
+ * const [job] = planGenerate("tiny-random", { classes: [1] }, settings, [`${dir}/1.png`], 64);
+ * // A worker reports progress with job.updateProgress(images):
+ * (await runGenerateJob(model, job.data, () => {})).images; // 1, written to dir/1.png
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export async function runGenerateJob(
@@ -171,8 +186,16 @@ export async function runGenerateJob(
  * A worker's part of an evaluation shard: its samples' tally, as compact JSON.
  *
  * @example
- * ```ts ignore
- * const tally = await runEvalJob(model, evaluator, job.data, (images) => job.updateProgress(images));
+ * ```ts
+ * import { nodeBackend } from "../backend/onnx-node.ts";
+ * import { loadEvaluator } from "../eval/evaluator.ts";
+ * import { loadModel, modelSettings } from "../model.ts";
+ * import { planEval, runEvalJob } from "./jobs.ts";
+ * const model = await loadModel("models/glyphs", { backend: nodeBackend });
+ * const evaluator = await loadEvaluator(model, { backend: nodeBackend });
+ * const [job] = planEval("glyphs", modelSettings(model.manifest, { steps: 2 }), 4, 4, 4);
+ * const tally = await runEvalJob(model, evaluator, job.data, () => {});
+ * tally.counts.samples; // 4
  * ```
  */
 export async function runEvalJob(

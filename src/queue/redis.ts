@@ -49,8 +49,11 @@ export function parseQueueUrl(value: string): URL {
  * throws `cannot reach Redis at URL: reason` (so a wrong address is one line, not a loop).
  *
  * @example
- * ```ts ignore
- * await probeRedis(parseQueueUrl("redis://127.0.0.1:6379"));
+ * ```ts
+ * import { parseQueueUrl, probeRedis } from "./redis.ts";
+ * // await probeRedis(parseQueueUrl("redis://127.0.0.1:6379")); resolves where Redis runs.
+ * await probeRedis(parseQueueUrl("redis://127.0.0.1:1")).catch((error) => error.message);
+ * // "cannot reach Redis at redis://127.0.0.1:1: connect ECONNREFUSED 127.0.0.1:1"
  * ```
  */
 export async function probeRedis(url: URL, timeoutMs = 5000): Promise<void> {

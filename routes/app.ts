@@ -52,9 +52,15 @@ function requireKey(apiKey: string) {
  * Builds the app around a service.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { nodeBackend } from "../src/backend/onnx-node.ts";
+ * import { loadModel } from "../src/model.ts";
+ * import { GenerationService } from "../src/server/service.ts";
+ * import { createApp } from "./app.ts";
+ * const model = await loadModel("models/tiny-random", { backend: nodeBackend });
  * const app = createApp(new GenerationService([model]));
  * const response = await app.request("/v1/models");
+ * response.status; // 200
  * ```
  */
 export function createApp(service: GenerationService, options: AppOptions = {}): Hono {

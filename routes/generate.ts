@@ -70,8 +70,18 @@ function describe(request: GenerationRequest, result: Generation) {
  * Both generation endpoints.
  *
  * @example
- * ```ts ignore
- * app.route("/", generateRoutes(service));
+ * ```ts
+ * import { Hono } from "hono";
+ * import { nodeBackend } from "../src/backend/onnx-node.ts";
+ * import { loadModel } from "../src/model.ts";
+ * import { GenerationService } from "../src/server/service.ts";
+ * import { generateRoutes } from "./generate.ts";
+ * const model = await loadModel("models/tiny-random", { backend: nodeBackend });
+ * const app = new Hono().route("/", generateRoutes(new GenerationService([model])));
+ * const headers = { "content-type": "application/json" };
+ * const body = JSON.stringify({ class: 1, seed: 3, steps: 4 });
+ * const response = await app.request("/v1/generate", { method: "POST", headers, body });
+ * [response.headers.get("content-type"), response.headers.get("x-seed")]; // ["image/png", "3"]
  * ```
  */
 export function generateRoutes(service: GenerationService): Hono {

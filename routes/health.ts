@@ -12,8 +12,15 @@ import type { GenerationService } from "../src/server/service.ts";
  * `GET /health` and `GET /ready`.
  *
  * @example
- * ```ts ignore
- * app.route("/", healthRoutes(service));
+ * ```ts
+ * import { Hono } from "hono";
+ * import { nodeBackend } from "../src/backend/onnx-node.ts";
+ * import { loadModel } from "../src/model.ts";
+ * import { GenerationService } from "../src/server/service.ts";
+ * import { healthRoutes } from "./health.ts";
+ * const model = await loadModel("models/tiny-random", { backend: nodeBackend });
+ * const app = new Hono().route("/", healthRoutes(new GenerationService([model])));
+ * await (await app.request("/ready")).json(); // { status: "ready", models: ["tiny-random"] }
  * ```
  */
 export function healthRoutes(service: GenerationService): Hono {

@@ -11,8 +11,16 @@ import type { GenerationService } from "../src/server/service.ts";
  * `GET /metrics`.
  *
  * @example
- * ```ts ignore
- * app.route("/", metricsRoutes(service));
+ * ```ts
+ * import { Hono } from "hono";
+ * import { nodeBackend } from "../src/backend/onnx-node.ts";
+ * import { loadModel } from "../src/model.ts";
+ * import { GenerationService } from "../src/server/service.ts";
+ * import { metricsRoutes } from "./metrics.ts";
+ * const model = await loadModel("models/tiny-random", { backend: nodeBackend });
+ * const app = new Hono().route("/", metricsRoutes(new GenerationService([model])));
+ * (await (await app.request("/metrics")).text()).split("\n")[0];
+ * // "# HELP maskgit_http_requests_total HTTP requests answered, by route and status."
  * ```
  */
 export function metricsRoutes(service: GenerationService): Hono {

@@ -13,8 +13,13 @@ import { type GenerationService, HttpError } from "../src/server/service.ts";
  * A model's manifest summary, its defaults filled in (what a request without knobs gets).
  *
  * @example
- * ```ts ignore
- * modelSummary(model).grid; // 16
+ * ```ts
+ * import { nodeBackend } from "../src/backend/onnx-node.ts";
+ * import { loadModel } from "../src/model.ts";
+ * import { modelSummary } from "./models.ts";
+ * const model = await loadModel("models/tiny-random", { backend: nodeBackend });
+ * modelSummary(model, true).grid; // 16
+ * modelSummary(model, true).defaults.scheduler; // "halton": model.json sets only steps and cfg
  * ```
  */
 export function modelSummary(model: Model, isDefault: boolean) {
@@ -43,8 +48,15 @@ export function modelSummary(model: Model, isDefault: boolean) {
  * `GET /v1/models`.
  *
  * @example
- * ```ts ignore
- * app.route("/", modelRoutes(service));
+ * ```ts
+ * import { Hono } from "hono";
+ * import { nodeBackend } from "../src/backend/onnx-node.ts";
+ * import { loadModel } from "../src/model.ts";
+ * import { GenerationService } from "../src/server/service.ts";
+ * import { modelRoutes } from "./models.ts";
+ * const model = await loadModel("models/tiny-random", { backend: nodeBackend });
+ * const app = new Hono().route("/", modelRoutes(new GenerationService([model])));
+ * (await (await app.request("/v1/models")).json()).models[0].name; // "tiny-random"
  * ```
  */
 export function modelRoutes(service: GenerationService): Hono {

@@ -40,8 +40,15 @@ export interface OpenApiOptions {
  * The OpenAPI document for a server with these limits.
  *
  * @example
- * ```ts ignore
- * openApiDocument(service, { keyed: true }).paths["/v1/generate"]; // { post: … }
+ * ```ts
+ * import { nodeBackend } from "../src/backend/onnx-node.ts";
+ * import { loadModel } from "../src/model.ts";
+ * import { GenerationService } from "../src/server/service.ts";
+ * import { openApiDocument } from "./openapi.ts";
+ * const model = await loadModel("models/tiny-random", { backend: nodeBackend });
+ * const service = new GenerationService([model]);
+ * openApiDocument(service, { keyed: true }).paths["/v1/generate"];
+ * // { post: { operationId: "generate", summary: "Generate images", … } }
  * ```
  */
 export function openApiDocument(service: GenerationService, options: OpenApiOptions = {}) {
@@ -215,8 +222,16 @@ export function openApiDocument(service: GenerationService, options: OpenApiOpti
  * `GET /openapi.json`.
  *
  * @example
- * ```ts ignore
- * app.route("/", openApiRoutes(service, { keyed: false }));
+ * ```ts
+ * import { Hono } from "hono";
+ * import { nodeBackend } from "../src/backend/onnx-node.ts";
+ * import { loadModel } from "../src/model.ts";
+ * import { GenerationService } from "../src/server/service.ts";
+ * import { openApiRoutes } from "./openapi.ts";
+ * const model = await loadModel("models/tiny-random", { backend: nodeBackend });
+ * const service = new GenerationService([model]);
+ * const app = new Hono().route("/", openApiRoutes(service, { keyed: false }));
+ * (await (await app.request("/openapi.json")).json()).openapi; // "3.1.0"
  * ```
  */
 export function openApiRoutes(service: GenerationService, options: OpenApiOptions = {}): Hono {

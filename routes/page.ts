@@ -40,8 +40,11 @@ const TYPES: Record<string, string> = {
  * `GET /`, `GET /page.js`, `GET /dist/maskgit.js` and `GET /vendor/onnxruntime-web/…`.
  *
  * @example
- * ```ts ignore
- * app.route("/", pageRoutes());
+ * ```ts
+ * import { Hono } from "hono";
+ * import { pageRoutes } from "./page.ts";
+ * const app = new Hono().route("/", pageRoutes());
+ * (await app.request("/")).headers.get("content-type"); // "text/html; charset=UTF-8"
  * ```
  */
 export function pageRoutes(): Hono {

@@ -74,8 +74,14 @@ export type Generator = (
  * The in-process {@link Generator}: `generate()`, as the CLI calls it.
  *
  * @example
- * ```ts ignore
- * const { images } = await inProcess(service.parse({ class: 1 }), { signal: AbortSignal.timeout(1e4) });
+ * ```ts
+ * import { nodeBackend } from "../backend/onnx-node.ts";
+ * import { loadModel } from "../model.ts";
+ * import { GenerationService, inProcess } from "./service.ts";
+ * const model = await loadModel("models/tiny-random", { backend: nodeBackend });
+ * const request = new GenerationService([model]).parse({ class: 1 });
+ * const { images } = await inProcess(request, { signal: AbortSignal.timeout(1e4) });
+ * images.length; // 1
  * ```
  */
 export const inProcess: Generator = ({ model, condition, settings }, { signal, onStep }) =>
@@ -119,10 +125,15 @@ function isRecord(value: unknown): value is Record<string, unknown> {
  * The models and the machinery the routes share.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { nodeBackend } from "../backend/onnx-node.ts";
+ * import { loadModel } from "../model.ts";
+ * import { GenerationService } from "./service.ts";
+ * const model = await loadModel("models/tiny-random", { backend: nodeBackend });
  * const service = new GenerationService([model], { concurrency: 2 });
  * const request = service.parse({ class: 1, seed: 3 });
  * const { images } = await service.submit(request);
+ * images.length; // 1
  * ```
  */
 export class GenerationService {

@@ -4,11 +4,13 @@
  * Shared by the load test and the tests that run servers as processes.
  *
  * @example
- * ```ts ignore
- * const server = await spawnServer(["run", "-A", "main.ts", "serve", "--port", "0"], ROOT);
- * await fetch(`${server.url}health`);
+ * ```ts
+ * import { spawnServer } from "./spawn_server.ts";
+ * const args = ["run", "-A", "main.ts", "serve", "--model", "models/tiny-random", "--port", "0"];
+ * const server = await spawnServer(args, Deno.cwd());
+ * await (await fetch(`${server.url}health`)).json(); // { status: "ok" }
  * server.process.kill("SIGTERM");
- * const stderr = await server.log();
+ * await server.log(); // "listening on …\nshutting down: finishing 0 generation(s)\n"
  * ```
  *
  * @module

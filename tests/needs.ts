@@ -11,8 +11,11 @@
  * `missing` printed, or, under `CI=true`, fails with `missing` as its error.
  *
  * @example
- * ```ts ignore
- * Deno.test(needing(await torchMissing(), { name: "convert", fn: async () => {} }));
+ * ```ts
+ * import { needing } from "./needs.ts";
+ * // In a test file: Deno.test(needing(await torchMissing(), { name: "convert", fn }));
+ * const test = { name: "convert", fn: () => {} };
+ * needing(undefined, test) === test; // true: nothing is missing, so it runs as it is
  * ```
  */
 export function needing(

@@ -145,7 +145,7 @@ await writeAtomically([
   ...grids,
   {
     path: `${out}/results-${name}.json`,
-    bytes: new TextEncoder().encode(JSON.stringify(summary, null, 1) + "\n"),
+    bytes: new TextEncoder().encode(JSON.stringify(summary, null, 2) + "\n"),
   },
 ]);
 const percent = (x: number) => `${(100 * x).toFixed(1)} %`;

@@ -317,12 +317,15 @@ async function readBytes(path: string): Promise<Uint8Array> {
     if (!response.ok) throw new ModelError(path, `cannot be fetched (HTTP ${response.status})`);
     return new Uint8Array(await response.arrayBuffer());
   }
-  try {
-    return await Deno.readFile(path);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) throw new ModelError(path, "file not found");
-    throw new ModelError(path, `cannot be read (${(error as Error).message})`);
-  }
+  return await Deno.readFile(path).catch((error) => {
+    throw fileError(path, error);
+  });
+}
+
+/** A failed read or stat of a model file as the one-line error naming it. */
+function fileError(path: string, error: unknown): ModelError {
+  if (error instanceof Deno.errors.NotFound) return new ModelError(path, "file not found");
+  return new ModelError(path, `cannot be read (${(error as Error).message})`);
 }
 
 /**
@@ -342,27 +345,27 @@ async function readBytes(path: string): Promise<Uint8Array> {
  */
 export async function openSession(path: string, options: LoadOptions): Promise<InferenceSession> {
   const { backend } = options;
-  // A runtime that opens files reads them itself: no copy of a 700 MB graph through JavaScript
-  // (Deno.readFile alone took 5–7 s for one here). The stat keeps "file not found" exact.
-  const byPath = backend.opensFiles && !isUrl(path);
-  const bytes = byPath ? undefined : await readBytes(path);
-  if (byPath) {
-    const info = await Deno.stat(path).catch((error) => {
-      if (error instanceof Deno.errors.NotFound) throw new ModelError(path, "file not found");
-      throw new ModelError(path, `cannot be read (${(error as Error).message})`);
-    });
-    if (!info.isFile) throw new ModelError(path, "is not a file");
-  }
-  const dataPath = `${path}.data`;
-  const hasData = !isUrl(path) &&
-    await Deno.stat(dataPath).then((info) => info.isFile, () => false);
   try {
-    if (byPath) return await backend.createSession(path, options);
+    if (backend.opensFiles && !isUrl(path)) {
+      // The runtime reads the file (and a `.data` beside it) itself: no copy of a 700 MB graph
+      // through JavaScript (Deno.readFile alone took 5–7 s for one here). The stat keeps
+      // "file not found" exact.
+      const info = await Deno.stat(path).catch((error) => {
+        throw fileError(path, error);
+      });
+      if (!info.isFile) throw new ModelError(path, "is not a file");
+      return await backend.createSession(path, options);
+    }
+    const bytes = await readBytes(path);
+    const dataPath = `${path}.data`;
+    const hasData = !isUrl(path) &&
+      await Deno.stat(dataPath).then((info) => info.isFile, () => false);
     const externalData = hasData
       ? [{ path: dataPath.split("/").at(-1)!, data: await readBytes(dataPath) }]
       : undefined;
-    return await backend.createSession(bytes!, { ...options, externalData });
+    return await backend.createSession(bytes, { ...options, externalData });
   } catch (error) {
+    if (error instanceof ModelError) throw error; // already names the file and the problem
     const reason = (error as Error).message;
     throw /provider/.test(reason)
       ? new ModelError(path, reason)

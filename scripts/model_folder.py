@@ -259,11 +259,16 @@ def load_from_onnx(module, path):
                 tensor.copy_(torch.from_numpy(values[name].copy()))
 
 
+def deno_command():
+    """How to start Deno here: `deno` where installed, else `npx -y deno@2`; None if neither."""
+    deno = shutil.which("deno")
+    return [deno] if deno else (["npx", "-y", "deno@2"] if shutil.which("npx") else None)
+
+
 def verify_folder(folder, max_error=1e-4):
     """ONNX Runtime vs the PyTorch outputs in the folder's reference.json, through the Deno
     runtime (scripts/verify_folder.ts): prints the errors, exits above `max_error` relative."""
-    deno = shutil.which("deno")
-    command = [deno] if deno else (["npx", "-y", "deno@2"] if shutil.which("npx") else None)
+    command = deno_command()
     if command is None:
         print("check skipped: neither deno nor npx found", file=sys.stderr)
         return

@@ -1,30 +1,35 @@
 #!/usr/bin/python3
 """Writes an int8 variant of a model folder: the transformer's weight matrices stored as int8
-and multiplied with dynamically quantized activations (ONNX DynamicQuantizeLinear +
-MatMulInteger, which ONNX Runtime fuses into one int8 kernel); the decoder, the manifest's
-sampler defaults and reference.json are kept. A variant is a folder of its own, never used
-unless asked for with --model; the folder's reference.json is the float32 PyTorch output, so
-the check that ends this script prints what quantization changed.
+and multiplied with activations quantized to uint8 at scales fixed at export (ONNX QuantizeLinear
++ ONNX Runtime's MatMulIntegerToFloat); the decoder, the manifest's sampler defaults and
+reference.json are kept. A variant is a folder of its own, never used unless asked for with
+--model; the folder's reference.json is the float32 PyTorch output, so the check that ends this
+script prints what quantization changed.
 
-    /usr/bin/python3 scripts/quantize.py --model models/glyphs --out glyphs-int8 [--no-check]
+    /usr/bin/python3 scripts/quantize.py --model models/glyphs --out glyphs-int8 [--images N] [--no-check]
 
 Weights: symmetric, one scale per output column, 7-bit range [-64, 63], so that the u8 x s8
-products of CPUs without VNNI (pairs summed in int16) cannot saturate; activations: uint8
-with a scale and zero point per call, computed at run time. Only MatMuls with a constant 2-D
-weight are quantized (attention's activation x activation products stay float32).
+products of CPUs without VNNI (pairs summed in int16) cannot saturate. Activations: one uint8
+scale and zero point per activation tensor, from the range it took while the float32 model
+generated N images through the real sampler (scripts/calibrate.ts). Fixed scales make every row's
+numbers its own: an image is the same alone or in any batch (scales computed per call from the
+whole batch, as DynamicQuantizeLinear does, made it depend on its neighbours). Only MatMuls with a
+constant 2-D weight are quantized (attention's activation x activation products stay float32).
 """
 
 import argparse
 import json
 import os
 import shutil
+import subprocess
 import sys
+import tempfile
 
 import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from model_folder import verify_folder
+from model_folder import deno_command, verify_folder
 from positions import load_onnx
 
 LEVELS = 63  # 7-bit weights: max |w_q| = 64 (see the module doc)
@@ -38,50 +43,98 @@ def quantize_weights(weights):
     return q, scale.astype(np.float32)
 
 
-def quantize_graph(model):
-    """Rewrites every MatMul with a constant float 2-D weight in place. Returns how many."""
+def quantizable(model):
+    """The MatMuls with a constant float 2-D weight, and the activations they multiply (each once)."""
+    weights = {i.name: i for i in model.graph.initializer}
+    matmuls = [node for node in model.graph.node if node.op_type == "MatMul" and node.input[1] in weights
+               and len(weights[node.input[1]].dims) == 2
+               and weights[node.input[1]].data_type == TensorProto.FLOAT]
+    return matmuls, list(dict.fromkeys(node.input[0] for node in matmuls))
+
+
+def instrument(model, activations):
+    """Adds every activation as an output `NAME/calibrate`, for scripts/calibrate.ts."""
+    for name in activations:
+        model.graph.node.append(helper.make_node("Identity", [name], [f"{name}/calibrate"]))
+        model.graph.output.append(helper.make_tensor_value_info(f"{name}/calibrate", TensorProto.FLOAT, None))
+
+
+def activation_scale(low, high):
+    """uint8 scale and zero point covering [low, high] (widened to hold 0 exactly)."""
+    low, high = min(low, 0.0), max(high, 0.0)
+    scale = (high - low) / 255 if high > low else 1.0
+    return np.float32(scale), np.uint8(np.clip(np.round(-low / scale), 0, 255))
+
+
+def quantize_graph(model, ranges):
+    """Rewrites every quantizable MatMul in place, with the activation ranges {name: [min, max]}.
+    Returns how many."""
     graph = model.graph
-    weights = {i.name: i for i in graph.initializer}
-    uses = {}
+    matmuls, activations = quantizable(model)
+    missing = [a for a in activations if a not in ranges]
+    if missing:
+        raise ValueError(f"no calibration range for {', '.join(missing[:3])}")
+    replaced = {id(node) for node in matmuls}
+    quantize = {}  # activation -> the nodes that quantize it, placed before its first MatMul
+    added = []
+    for a in activations:
+        scale, zero = activation_scale(*ranges[a])
+        q = f"{a}/int8"
+        added += [numpy_helper.from_array(np.array(scale), f"{q}/scale"),
+                  numpy_helper.from_array(np.array(zero), f"{q}/zero")]
+        quantize[a] = helper.make_node("QuantizeLinear", [a, f"{q}/scale", f"{q}/zero"], [q])
+    nodes = []
     for node in graph.node:
-        for name in node.input:
-            uses[name] = uses.get(name, 0) + 1
-    activations = {}  # one DynamicQuantizeLinear per activation, shared by its MatMuls
-    nodes, added, count = [], [], 0
-    for node in graph.node:
-        weight = weights.get(node.input[1]) if node.op_type == "MatMul" else None
-        if weight is None or len(weight.dims) != 2 or weight.data_type != TensorProto.FLOAT:
+        if id(node) not in replaced:
             nodes.append(node)
             continue
-        count += 1
         a, w, out = node.input[0], node.input[1], node.output[0]
-        if a not in activations:
-            q = f"{a}/int8"
-            nodes.append(helper.make_node("DynamicQuantizeLinear", [a], [q, f"{q}/scale", f"{q}/zero"]))
-            activations[a] = q
-        q = activations[a]
-        w_q, w_scale = quantize_weights(numpy_helper.to_array(weight))
+        if a in quantize:
+            nodes.append(quantize.pop(a))
+        w_q, w_scale = quantize_weights(numpy_helper.to_array(next(i for i in graph.initializer if i.name == w)))
         prefix = f"{node.name or out}/int8"
         added += [numpy_helper.from_array(w_q, f"{prefix}/weight"),
-                  numpy_helper.from_array(np.zeros((), np.int8), f"{prefix}/weight_zero"),
                   numpy_helper.from_array(w_scale, f"{prefix}/weight_scale")]
-        nodes += [
-            helper.make_node("MatMulInteger", [q, f"{prefix}/weight", f"{q}/zero", f"{prefix}/weight_zero"],
-                             [f"{prefix}/int32"]),
-            helper.make_node("Cast", [f"{prefix}/int32"], [f"{prefix}/float"], to=TensorProto.FLOAT),
-            helper.make_node("Mul", [f"{q}/scale", f"{prefix}/weight_scale"], [f"{prefix}/scale"]),
-            helper.make_node("Mul", [f"{prefix}/float", f"{prefix}/scale"], [out]),
-        ]
-        uses[w] -= 1
-    kept = [i for i in graph.initializer if uses.get(i.name, 0) > 0]
+        q = f"{a}/int8"
+        nodes.append(helper.make_node(
+            "MatMulIntegerToFloat", [q, f"{prefix}/weight", f"{q}/scale", f"{prefix}/weight_scale", f"{q}/zero"],
+            [out], domain="com.microsoft"))
+    used = {name for node in nodes for name in node.input}
+    kept = [i for i in graph.initializer if i.name in used]
     del graph.node[:]
     graph.node.extend(nodes)
     del graph.initializer[:]
     graph.initializer.extend(kept + added)
-    return count
+    if not any(o.domain == "com.microsoft" for o in model.opset_import):
+        model.opset_import.append(helper.make_opsetid("com.microsoft", 1))
+    return len(matmuls)
 
 
-def write_int8(model_dir, out, check=True):
+def calibrate(model_dir, manifest, model, images):
+    """Activation ranges {name: [min, max]} over `images` images generated by the float32 model
+    through scripts/calibrate.ts, from a copy of the folder whose transformer outputs them."""
+    command = deno_command()
+    if command is None:
+        sys.exit("error: calibration runs the model through Deno: neither deno nor npx found")
+    _, activations = quantizable(model)
+    here = os.path.dirname(os.path.abspath(__file__))
+    with tempfile.TemporaryDirectory() as work:
+        folder = os.path.join(work, "model")
+        shutil.copytree(model_dir, folder)
+        instrumented = onnx.ModelProto()
+        instrumented.CopyFrom(model)
+        instrument(instrumented, activations)
+        onnx.save(instrumented, os.path.join(folder, manifest["files"]["transformer"]))
+        ranges = os.path.join(work, "ranges.json")
+        result = subprocess.run(command + ["run", "-A", os.path.join(here, "calibrate.ts"), folder, ranges,
+                                           str(images)], cwd=os.path.dirname(here))
+        if result.returncode != 0:
+            sys.exit(f"error: calibration failed (scripts/calibrate.ts exited {result.returncode})")
+        with open(ranges) as f:
+            return json.load(f)
+
+
+def write_int8(model_dir, out, check=True, images=32):
     """Writes the int8 variant of the folder `model_dir` to `out`; with `check`, prints what
     quantization changed against the folder's float32 reference (fails above 10 %)."""
     try:
@@ -96,15 +149,14 @@ def write_int8(model_dir, out, check=True):
         sys.exit(f"error: {error}")
     if os.path.exists(out):
         sys.exit(f"error: {out}: already exists")
-    count = quantize_graph(model)
-    if count == 0:
+    if not quantizable(model)[0]:
         sys.exit(f"error: {source}: no MatMul with a constant weight to quantize")
-    onnx.checker.check_model(model)
+    count = quantize_graph(model, calibrate(model_dir, manifest, model, images))
     shutil.copytree(model_dir, out)
     onnx.save(model, os.path.join(out, manifest["files"]["transformer"]))
     manifest["name"] = f"{manifest['name']}-int8"
     manifest["description"] = (manifest.get("description", "") + " Int8 variant (scripts/quantize.py): "
-                               "transformer weights int8 per column, activations quantized per call.").strip()
+                               f"transformer weights int8 per column, activations at fixed scales from {images} images.").strip()
     with open(os.path.join(out, "model.json"), "w") as f:
         json.dump(manifest, f, indent=2)
         f.write("\n")
@@ -117,9 +169,10 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
     parser.add_argument("--model", required=True, help="the float32 model folder")
     parser.add_argument("--out", required=True, help="the folder to write (must not exist)")
+    parser.add_argument("--images", type=int, default=32, help="images generated to calibrate on (default 32)")
     parser.add_argument("--no-check", action="store_true", help="skip the error report")
     args = parser.parse_args()
-    write_int8(args.model, args.out, check=not args.no_check)
+    write_int8(args.model, args.out, check=not args.no_check, images=args.images)
 
 
 if __name__ == "__main__":

@@ -39,6 +39,7 @@ export function modelSummary(model: Model, isDefault: boolean) {
       ? { classes: manifest.classes }
       : { promptTokens: manifest.text.length, maxPromptChars: MAX_PROMPT_CHARS }),
     defaults: modelSettings(manifest),
+    precision: manifest.precision ?? "fp32",
     license: manifest.license,
     attribution: manifest.attribution,
   };

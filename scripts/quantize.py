@@ -160,6 +160,7 @@ def write_int8(model_dir, out, check=True, images=32):
     large = sum(len(t.raw_data) for t in model.graph.initializer) > EXTERNAL_ABOVE
     onnx.save(model, path, save_as_external_data=large, location=os.path.basename(path) + ".data")
     manifest["name"] = f"{manifest['name']}-int8"
+    manifest["precision"] = "int8"
     manifest["description"] = (manifest.get("description", "") + " Int8 variant (scripts/quantize.py): "
                                f"transformer weights int8 per column, activations at fixed scales from {images} images.").strip()
     with open(os.path.join(out, "model.json"), "w") as f:

@@ -71,6 +71,11 @@ interface ManifestBase {
    * fewer), and of the text encoder per prompt: for benchmarks.
    */
   flops?: { transformer: number; decoder: number; head?: number; textEncoder?: number };
+  /**
+   * The arithmetic of the transformer's matrix products: "fp32" (the default when absent) or
+   * "int8" (a `scripts/quantize.py` variant, a folder of its own).
+   */
+  precision?: "fp32" | "int8";
   source?: string;
   license?: string;
   /** Credits the weights' training data requires (e.g. CC BY artwork), one line each. */
@@ -246,6 +251,7 @@ export function parseManifest(text: string, file: string): Manifest {
   for (const key of ["description", "source", "license"]) {
     if (json[key] !== undefined) string(key);
   }
+  if (json.precision !== undefined) string("precision", /^(fp32|int8)$/, '"fp32" or "int8"');
   const credits = json.attribution;
   if (
     credits !== undefined &&

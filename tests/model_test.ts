@@ -50,6 +50,7 @@ Deno.test("manifest validation names the file and the field", () => {
     [{ defaults: { steps: 17 } }, /defaults.steps: steps must be an integer from 1 to 16/],
     [{ defaults: { scheduler: "zig" } }, /defaults.scheduler/],
     [{ defaults: { foo: 1 } }, /defaults.foo: unknown setting 'foo'/],
+    [{ precision: "int4" }, /field 'precision' must be "fp32" or "int8"/],
     [{ defaults: { temperature: { begin: 1 } } }, /defaults.temperature.begin: unknown setting/],
   ];
   for (const [patch, message] of bad) {

@@ -23,7 +23,7 @@ Deno.test(needing(noTorch, {
       const made = await python(["scripts/quantize.py", "--model", STANDIN, "--out", out]);
       assertEquals(made.code, 0, made.stderr);
       const model = await loadModel(out, { backend: await loadBackend("node") });
-      assertEquals(model.manifest.name, "tiny-random-int8");
+      assertEquals([model.manifest.name, model.manifest.precision], ["tiny-random-int8", "int8"]);
       assert(model.transformer.selectsPositions);
       const onnx = new TextDecoder("latin1").decode(await Deno.readFile(`${out}/transformer.onnx`));
       assert(onnx.includes("MatMulIntegerToFloat") && onnx.includes("QuantizeLinear"));

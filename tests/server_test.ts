@@ -68,6 +68,7 @@ Deno.test("server: health, ready, models, OpenAPI, page and script answer", asyn
   assertEquals(models[0].classes, classNames(model.manifest));
   assertEquals(models[0].defaults.steps, 16); // the manifest's default over the library's 32
   assertEquals(models[0].tokens, N);
+  assertEquals(models[0].precision, "fp32"); // no `precision` in its model.json
 
   const openapi = await (await app.request("/openapi.json")).json();
   assertEquals(openapi.openapi, "3.1.0");

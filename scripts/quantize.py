@@ -71,11 +71,12 @@ def quantize_graph(model, ranges):
     Returns how many."""
     graph = model.graph
     matmuls, activations = quantizable(model)
+    weights = {i.name: i for i in graph.initializer}
     missing = [a for a in activations if a not in ranges]
     if missing:
         raise ValueError(f"no calibration range for {', '.join(missing[:3])}")
     replaced = {id(node) for node in matmuls}
-    quantize = {}  # activation -> the nodes that quantize it, placed before its first MatMul
+    quantize = {}  # activation -> its QuantizeLinear node, placed before its first MatMul
     added = []
     for a in activations:
         scale, zero = activation_scale(*ranges[a])
@@ -91,7 +92,7 @@ def quantize_graph(model, ranges):
         a, w, out = node.input[0], node.input[1], node.output[0]
         if a in quantize:
             nodes.append(quantize.pop(a))
-        w_q, w_scale = quantize_weights(numpy_helper.to_array(next(i for i in graph.initializer if i.name == w)))
+        w_q, w_scale = quantize_weights(numpy_helper.to_array(weights[w]))
         prefix = f"{node.name or out}/int8"
         added += [numpy_helper.from_array(w_q, f"{prefix}/weight"),
                   numpy_helper.from_array(w_scale, f"{prefix}/weight_scale")]

@@ -15,9 +15,14 @@ import * as ort from "onnxruntime-node";
 import { stats } from "../src/bench.ts";
 
 const LEVELS = ["basic", "extended", "all"] as const;
+const USAGE = "usage: bench_optlevel.ts FILE.onnx [RUNS=5] [BATCH=2]";
+if (Deno.args.some((arg) => arg === "--help" || arg === "-h")) {
+  console.log(USAGE);
+  Deno.exit(0);
+}
 const [file, runs = "5", batch = "2"] = Deno.args;
-if (!file) {
-  console.error("usage: bench_optlevel.ts FILE.onnx [RUNS] [BATCH]");
+if (!file || !(Number(runs) >= 1) || !(Number(batch) >= 1)) {
+  console.error(USAGE);
   Deno.exit(2);
 }
 ort.env.logLevel = "fatal";

@@ -20,9 +20,14 @@ import { loadModel } from "../src/model.ts";
 const PROMPTS = ["red apple", "smiling face", "a dog", "blue heart", "flag", "sun", "a house"];
 const SUFFIX = "/calibrate";
 
+const USAGE = "usage: calibrate.ts MODEL_DIR OUT.json [IMAGES=32] [PROMPT …]";
+if (Deno.args.some((arg) => arg === "--help" || arg === "-h")) {
+  console.log(USAGE);
+  Deno.exit(0);
+}
 const [dir, out, images = "32", ...given] = Deno.args;
-if (!dir || !out) {
-  console.error("usage: calibrate.ts MODEL_DIR OUT.json [IMAGES] [PROMPT …]");
+if (!dir || !out || !(Number(images) >= 1)) {
+  console.error(USAGE);
   Deno.exit(2);
 }
 

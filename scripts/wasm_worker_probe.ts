@@ -16,6 +16,7 @@
 
 import * as ort from "onnxruntime-web";
 
+const USAGE = "usage: wasm_worker_probe.ts [RUNS=20] (at least 2)";
 const RUNS = Number(Deno.args[0] ?? 20);
 const MODEL = new URL("../models/glyphs/transformer.onnx", import.meta.url);
 const inWorker = "WorkerGlobalScope" in globalThis;
@@ -51,6 +52,12 @@ if (inWorker) {
     scope.postMessage(await time(data));
     self.close();
   };
+} else if (Deno.args.some((arg) => arg === "--help" || arg === "-h")) {
+  console.log(USAGE);
+  Deno.exit(0);
+} else if (!(RUNS >= 2)) {
+  console.error(USAGE);
+  Deno.exit(2);
 } else {
   const main = await time(RUNS);
   const worker = new WebWorker(new URL(import.meta.url), { type: "module" });

@@ -3,10 +3,11 @@
 src/tables, arccos counts, guidance as one batch of 2B rows, tempered softmax sampling at the
 step's positions, then the VQ decode) run with PyTorch modules on the same weights as a folder,
 on the same machine. Prints JSON: per-image wall time (median over runs after a warm-up) and the
-time in transformer forwards.
+time in transformer forwards. With --write DIR it instead makes one batch with no warm-up and
+writes its PNGs, so that the whole process can be timed from outside (scripts/bench_whole.sh).
 
     /usr/bin/python3 scripts/bench_torch.py --family v2|v1 --transformer CKPT --tokenizer CKPT \\
-        [--steps 32] [--batch 1] [--runs 3] [--cfg 2] [--heads N]
+        [--steps 32] [--batch 1] [--runs 3] [--cfg 2] [--heads N] [--write DIR]
     /usr/bin/python3 scripts/bench_torch.py --family glyphs --folder models/glyphs [...]
     /usr/bin/python3 scripts/bench_torch.py --family amused --checkpoint PIPELINE_DIR [...]
 
@@ -52,7 +53,8 @@ def counts(tokens, steps):
 
 @torch.no_grad()
 def generate(transformer, decoder, grid, codebook, mask_id, b, steps, cfg, temperature, order):
-    """One batch of b images; transformer(tokens [2b, N]) -> logits, conditional rows first."""
+    """One batch of b images; transformer(tokens [2b, N]) -> logits, conditional rows first.
+    Returns the seconds spent in transformer forwards and the images [b, C, H, W] in [-1, 1]."""
     n = grid * grid
     state = torch.full((b, n), mask_id, dtype=torch.long)
     forward = 0.0
@@ -67,8 +69,7 @@ def generate(transformer, decoder, grid, codebook, mask_id, b, steps, cfg, tempe
         guided = (1 + cfg) * logits[:b] - cfg * logits[b:]
         probs = torch.softmax(guided / temperature, dim=-1)
         state[:, positions] = torch.multinomial(probs.reshape(-1, codebook), 1).reshape(b, -1)
-    decoder(state.reshape(b, grid, grid))
-    return forward
+    return forward, decoder(state.reshape(b, grid, grid))
 
 
 def class_forward(transformer, classes, batch):
@@ -182,6 +183,7 @@ def main():
     parser.add_argument("--cfg", type=float, default=2.0)
     parser.add_argument("--temperature", type=float, default=1.0)
     parser.add_argument("--heads", type=int)
+    parser.add_argument("--write", metavar="DIR", help="one batch, no warm-up, its PNGs written to DIR")
     args = parser.parse_args()
     torch.set_num_threads(len(os.sched_getaffinity(0)))
     torch.manual_seed(0)
@@ -200,11 +202,20 @@ def main():
         order = halton_positions(grid)
         run = lambda: generate(forward, decoder, grid, codebook, codebook, args.batch,  # noqa: E731
                                args.steps, args.cfg, args.temperature, order)
+    if args.write:
+        from PIL import Image
+
+        os.makedirs(args.write, exist_ok=True)
+        pixels = ((run()[1].clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()
+        for i, picture in enumerate(pixels):
+            Image.fromarray(picture.squeeze(-1) if picture.shape[-1] == 1 else picture).save(
+                os.path.join(args.write, f"{i}.png"))
+        return
     run()  # warm-up
     totals, forwards = [], []
     for _ in range(args.runs):
         start = time.perf_counter()
-        forwards.append(run())
+        forwards.append(run()[0])
         totals.append(time.perf_counter() - start)
     print(json.dumps({
         "msPerImage": 1000 * statistics.median(totals) / args.batch,

@@ -1,6 +1,7 @@
 // The int8 variant (scripts/quantize.py): a separate folder whose transformer runs int8
-// matrix products at calibrated fixed scales, within a few per cent of the float32 logits, and
-// whose images do not depend on the batch.
+// matrix products and whose decoder runs int8 convolutions at calibrated fixed scales, within a
+// few per cent of the float32 logits and 40 dB of its images, and whose images do not depend on
+// the batch.
 import { main } from "../main.ts";
 import { loadBackend } from "../src/backend/mod.ts";
 import { generate } from "../src/generate.ts";
@@ -8,6 +9,7 @@ import { loadModel } from "../src/model.ts";
 import { compareWithReference } from "../src/reference.ts";
 import { assert, assertEquals } from "./assert.ts";
 import { needing } from "./needs.ts";
+import { psnr } from "../scripts/decoder_psnr.ts";
 import { python, torchMissing } from "./python.ts";
 
 const STANDIN = new URL("../models/tiny-random", import.meta.url).pathname;
@@ -22,6 +24,8 @@ Deno.test(needing(noTorch, {
       const out = `${work}/int8`;
       const made = await python(["scripts/quantize.py", "--model", STANDIN, "--out", out]);
       assertEquals(made.code, 0, made.stderr);
+      const gate = made.stdout.match(/decoder convolutions int8 \(worst image ([\d.]+) dB\)/);
+      assert(gate && Number(gate[1]) >= 40, made.stdout);
       const model = await loadModel(out, { backend: await loadBackend("node") });
       assertEquals([model.manifest.name, model.manifest.precision], ["tiny-random-int8", "int8"]);
       assert(model.transformer.selectsPositions);
@@ -31,7 +35,9 @@ Deno.test(needing(noTorch, {
       // reference.json holds the float32 outputs: the error is what int8 changed.
       const { logits, image } = await compareWithReference(model);
       assert(logits.maxRel > 1e-4 && logits.maxRel < 0.1, JSON.stringify(logits));
-      assert(image.maxRel < 1e-4, "the decoder stays float32");
+      const decoder = new TextDecoder("latin1").decode(await Deno.readFile(`${out}/decoder.onnx`));
+      assert(decoder.includes("DequantizeLinear"), "the decoder's convolutions are int8");
+      assert(image.maxRel > 1e-4 && image.maxRel < 0.1, JSON.stringify(image));
       const png = `${work}/a.png`;
       assertEquals(await main(["generate", "--model", out, "--out", png, "--quiet"]), 0);
       assert((await Deno.stat(png)).size > 0);
@@ -70,3 +76,11 @@ Deno.test(needing(noTorch, {
     }
   },
 }));
+
+Deno.test("quantize: the decoder gate's PSNR is over 8-bit pixels, infinite when equal", () => {
+  assertEquals(psnr(Uint8Array.of(7, 9), Uint8Array.of(7, 9)), Infinity);
+  // One pixel of two off by one: mean squared error 0.5.
+  const dB = psnr(Uint8Array.of(0, 0), Uint8Array.of(0, 1));
+  assert(Math.abs(dB - 10 * Math.log10(255 * 255 / 0.5)) < 1e-12, String(dB));
+  assert(psnr(Uint8Array.of(0), Uint8Array.of(255)) === 0);
+});

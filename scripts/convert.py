@@ -288,11 +288,16 @@ def convert_amused(args):
 
 def convert(args):
     if args.family == "amused":
-        if args.int8:
-            fail("--int8 is not available for text-to-image folders yet")
         if not args.checkpoint:
             fail("--family amused needs --checkpoint PIPELINE_DIR")
-        return convert_amused(args)
+        convert_amused(args)
+    else:
+        convert_official(args)
+    if args.int8:
+        write_int8(args.out, args.int8, check=not args.no_check)
+
+
+def convert_official(args):
     if not args.transformer or not args.tokenizer:
         fail(f"--family {args.family} needs --transformer and --tokenizer")
     classes = json.load(open(os.path.join(HERE, "convert", "imagenet_classes.json")))
@@ -364,8 +369,6 @@ def convert(args):
     print(args.out)
     if not args.no_check:
         verify_folder(args.out)
-    if args.int8:
-        write_int8(args.out, args.int8, check=not args.no_check)
 
 
 def main():

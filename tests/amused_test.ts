@@ -13,8 +13,14 @@ import { assertModelMatchesReference, assertSelectedLogitsMatch } from "./refere
 
 const noTorch = await torchMissing();
 
-/** Builds a random pipeline and converts it; returns the folder. */
-async function convertRandom(work: string, layout: number, extra: string[] = []) {
+/** Builds a random pipeline (`extra`: build options) and converts it (`options`: convert.py's);
+ * returns the folder. */
+async function convertRandom(
+  work: string,
+  layout: number,
+  extra: string[] = [],
+  options: string[] = [],
+) {
   const pipeline = `${work}/pipeline-${layout}`, model = `${work}/model-${layout}`;
   const built = await python([
     "scripts/build_amused_random.py",
@@ -23,10 +29,10 @@ async function convertRandom(work: string, layout: number, extra: string[] = [])
   assertEquals(built.code, 0, built.stderr);
   const converted = await python([
     "scripts/convert.py",
-    ...["--family", "amused", "--checkpoint", pipeline, "--out", model, "--no-check"],
+    ...["--family", "amused", "--checkpoint", pipeline, "--out", model, "--no-check", ...options],
   ]);
   assertEquals(converted.code, 0, converted.stderr);
-  return { pipeline, model };
+  return { pipeline, model, stdout: converted.stdout };
 }
 
 const CASES = [
@@ -71,6 +77,45 @@ for (const { layout, grid, extra } of CASES) {
     },
   }));
 }
+
+Deno.test(needing(noTorch, {
+  name: "aMused convert --int8: an int8 variant beside the folder, its decoder gated by PSNR",
+  async fn() {
+    const work = await Deno.makeTempDir();
+    try {
+      const int8 = `${work}/int8`;
+      const { stdout } = await convertRandom(work, 256, [], ["--int8", int8]);
+      const model = await loadModel(int8, { backend: await loadBackend("node") });
+      assertEquals(model.manifest.precision, "int8");
+      const onnx = new TextDecoder("latin1").decode(
+        await Deno.readFile(`${int8}/transformer.onnx`),
+      );
+      assert(onnx.includes("MatMulIntegerToFloat"), "the transformer's matrix products are int8");
+      // Random reduced-width weights decode to noise that int8 convolutions cannot hold to 40
+      // dB: the gate keeps the float32 decoder, and says so.
+      assert(/float32 decoder \(int8 decoding gave [\d.]+ dB < 40\)/.test(stdout), stdout);
+      assertEquals(
+        await Deno.readFile(`${int8}/decoder.onnx`),
+        await Deno.readFile(`${work}/model-256/decoder.onnx`),
+      );
+      const png = `${work}/a.png`;
+      const args = [
+        "generate",
+        "--model",
+        int8,
+        "--prompt",
+        "a red apple",
+        "--quiet",
+        "--out",
+        png,
+      ];
+      assertEquals(await main(args), 0);
+      assertEquals(decodePng(await Deno.readFile(png)).width, 256);
+    } finally {
+      await Deno.remove(work, { recursive: true });
+    }
+  },
+}));
 
 Deno.test(needing(noTorch, {
   name: "aMused convert: a missing or corrupt pipeline file is one line naming it",

@@ -97,6 +97,16 @@ def activation_scale(low, high):
     return np.float32(scale), np.uint8(np.clip(np.round(-low / scale), 0, 255))
 
 
+def rebuild(graph, nodes, added):
+    """Gives `graph` the node list `nodes` and the initializers it still uses plus `added`."""
+    used = {name for node in nodes for name in node.input}
+    kept = [i for i in graph.initializer if i.name in used]
+    del graph.node[:]
+    graph.node.extend(nodes)
+    del graph.initializer[:]
+    graph.initializer.extend(kept + added)
+
+
 def quantize_graph(model, ranges):
     """Rewrites every quantizable MatMul in place, with the activation ranges {name: [min, max]}.
     Returns how many."""
@@ -131,12 +141,7 @@ def quantize_graph(model, ranges):
         nodes.append(helper.make_node(
             "MatMulIntegerToFloat", [q, f"{prefix}/weight", f"{q}/scale", f"{prefix}/weight_scale", f"{q}/zero"],
             [out], domain="com.microsoft"))
-    used = {name for node in nodes for name in node.input}
-    kept = [i for i in graph.initializer if i.name in used]
-    del graph.node[:]
-    graph.node.extend(nodes)
-    del graph.initializer[:]
-    graph.initializer.extend(kept + added)
+    rebuild(graph, nodes, added)
     if not any(o.domain == "com.microsoft" for o in model.opset_import):
         model.opset_import.append(helper.make_opsetid("com.microsoft", 1))
     return len(matmuls)
@@ -155,9 +160,10 @@ def quantize_convs(model, ranges):
     added = []
     nodes = []
 
-    def qdq(name, prefix, out):
-        """QuantizeLinear -> DequantizeLinear of `name` at its calibrated scale, into `out`."""
-        scale, zero = activation_scale(*ranges[name])
+    def qdq(name, prefix, out, calibrated):
+        """QuantizeLinear -> DequantizeLinear of `name` at the scale of the activation
+        `calibrated`, into `out`."""
+        scale, zero = activation_scale(*ranges[calibrated])
         added.extend([numpy_helper.from_array(np.array(scale), f"{prefix}/scale"),
                       numpy_helper.from_array(np.array(zero), f"{prefix}/zero")])
         nodes.extend([helper.make_node("QuantizeLinear", [name, f"{prefix}/scale", f"{prefix}/zero"], [f"{prefix}/q"]),
@@ -174,7 +180,7 @@ def quantize_convs(model, ranges):
         added.extend([numpy_helper.from_array(w_q, f"{prefix}/weight"),
                       numpy_helper.from_array(w_scale, f"{prefix}/weight_scale"),
                       numpy_helper.from_array(np.zeros(len(w_scale), np.int8), f"{prefix}/weight_zero")])
-        qdq(x, f"{prefix}/x", f"{prefix}/x/dq")
+        qdq(x, f"{prefix}/x", f"{prefix}/x/dq", x)
         nodes.append(helper.make_node("DequantizeLinear",
                                       [f"{prefix}/weight", f"{prefix}/weight_scale", f"{prefix}/weight_zero"],
                                       [f"{prefix}/weight/dq"], axis=0))
@@ -182,14 +188,8 @@ def quantize_convs(model, ranges):
                                 [f"{prefix}/y"], name=node.name)
         conv.attribute.extend(node.attribute)
         nodes.append(conv)
-        ranges[f"{prefix}/y"] = ranges[out]  # the float Conv's output, quantized at the original's range
-        qdq(f"{prefix}/y", f"{prefix}/y", out)
-    used = {name for node in nodes for name in node.input}
-    kept = [i for i in graph.initializer if i.name in used]
-    del graph.node[:]
-    graph.node.extend(nodes)
-    del graph.initializer[:]
-    graph.initializer.extend(kept + added)
+        qdq(f"{prefix}/y", f"{prefix}/y", out, out)  # the new Conv's output, at the original's range
+    rebuild(graph, nodes, added)
     return len(convs)
 
 

@@ -32,6 +32,7 @@ sys.path.insert(0, os.path.join(HERE, "convert"))
 sys.path.insert(0, HERE)
 
 import halton_v2  # noqa: E402
+from bench_torch import write_pngs  # noqa: E402
 from convert import read_state  # noqa: E402
 
 
@@ -105,12 +106,7 @@ def main():
                                    w=args.cfg, step=args.steps, randomize=True)
     images = halton(trainer, nb_sample=args.batch, labels=torch.arange(args.batch), verbose=False)[0]
 
-    from PIL import Image
-
-    os.makedirs(args.out, exist_ok=True)
-    pixels = ((images.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()
-    for i, picture in enumerate(pixels):
-        Image.fromarray(picture).save(os.path.join(args.out, f"{i}.png"))
+    write_pngs(images, args.out)
 
 
 if __name__ == "__main__":

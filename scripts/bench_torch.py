@@ -72,6 +72,17 @@ def generate(transformer, decoder, grid, codebook, mask_id, b, steps, cfg, tempe
     return forward, decoder(state.reshape(b, grid, grid))
 
 
+def write_pngs(images, folder):
+    """Images [B, C, H, W] in [-1, 1] as FOLDER/0.png, 1.png, ... (8-bit, as the runtime rounds)."""
+    from PIL import Image
+
+    os.makedirs(folder, exist_ok=True)
+    pixels = ((images.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()
+    for i, picture in enumerate(pixels):
+        Image.fromarray(picture.squeeze(-1) if picture.shape[-1] == 1 else picture).save(
+            os.path.join(folder, f"{i}.png"))
+
+
 def class_forward(transformer, classes, batch):
     """A class model's transformer on 2b rows: labels cycled, the second half dropped."""
     labels = torch.arange(batch) % classes
@@ -203,13 +214,7 @@ def main():
         run = lambda: generate(forward, decoder, grid, codebook, codebook, args.batch,  # noqa: E731
                                args.steps, args.cfg, args.temperature, order)
     if args.write:
-        from PIL import Image
-
-        os.makedirs(args.write, exist_ok=True)
-        pixels = ((run()[1].clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()
-        for i, picture in enumerate(pixels):
-            Image.fromarray(picture.squeeze(-1) if picture.shape[-1] == 1 else picture).save(
-                os.path.join(args.write, f"{i}.png"))
+        write_pngs(run()[1], args.write)
         return
     run()  # warm-up
     totals, forwards = [], []

@@ -13,6 +13,8 @@ import { decodePng } from "../src/image.ts";
 import { loadModel, SHIPPED_MODEL_DIRS, type TextManifest } from "../src/model.ts";
 import { GenerationService } from "../src/server/service.ts";
 import { assert, assertEquals, assertNotEquals } from "./assert.ts";
+import { needing } from "./needs.ts";
+import { python, torchMissing } from "./python.ts";
 import { assertModelMatchesReference } from "./reference.ts";
 
 const EMOJI = new URL("../models/emoji", import.meta.url).pathname;
@@ -88,6 +90,45 @@ Deno.test("emoji: the training tokenizer (Python) gives the runtime's ids, promp
     assertEquals(Array.from(tokenizer.encode(prompt).ids), rows[i], prompt)
   );
 });
+
+Deno.test(needing(await torchMissing(), {
+  name:
+    "emoji training: masked-token logits and the one-pass loss equal the full path and PyTorch's",
+  async fn() {
+    // The training step computes only the masked tokens' logits (MaskGIT.forward with a mask)
+    // and its own smoothed cross-entropy; both must be the plain computation, gradients too.
+    const script = [
+      "import sys, torch, torch.nn.functional as F",
+      "sys.path.insert(0, 'scripts/train/emoji')",
+      "from common import MaskGIT, SmoothedCrossEntropy",
+      "torch.manual_seed(0)",
+      "model = MaskGIT(64, 2, 2, 32, codebook=50)",
+      "tokens = torch.randint(50, (3, 256)); mask = torch.rand(3, 256) < 0.6",
+      "text, pooled = torch.randn(3, 5, 32), torch.randn(3, 32)",
+      "inputs = torch.where(mask, torch.full_like(tokens, 50), tokens)",
+      "full = model(inputs, text, pooled)[mask]",
+      "logits, picked = model(inputs, text, pooled, mask)",
+      "order = picked.argsort()",
+      "assert torch.equal(picked[order], mask.flatten().nonzero().squeeze(1)), 'picked'",
+      "print('logits', (logits[order] - full).abs().max().item())",
+      "x = torch.randn(40, 51, requires_grad=True); y = torch.randint(51, (40,))",
+      "F.cross_entropy(x, y, label_smoothing=0.1).backward(); want = x.grad.clone(); x.grad = None",
+      "ref = F.cross_entropy(x, y, label_smoothing=0.1).item()",
+      "loss = SmoothedCrossEntropy.apply(x, y, 0.1); loss.backward()",
+      "print('loss', abs(loss.item() - ref), 'grad', (x.grad - want).abs().max().item())",
+    ].join("\n");
+    const { code, stdout, stderr } = await python(["-c", script]);
+    assertEquals(code, 0, stderr);
+    const gaps = Object.fromEntries(
+      stdout.trim().split("\n").flatMap((line) => {
+        const words = line.split(" ");
+        return words.flatMap((w, i) => i % 2 === 0 ? [[w, Number(words[i + 1])]] : []);
+      }),
+    );
+    assertEquals(Object.keys(gaps).sort(), ["grad", "logits", "loss"]);
+    for (const [name, gap] of Object.entries(gaps)) assert(gap < 1e-5, `${name} differs by ${gap}`);
+  },
+}));
 
 Deno.test("emoji: the README's command twice gives identical bytes: a red object on white", async () => {
   const out = await Deno.makeTempDir();

@@ -109,6 +109,35 @@ class TokenDecoder(nn.Module):
         return self.vq.decode_ids(tokens).clamp(-1, 1)
 
 
+class SmoothedCrossEntropy(torch.autograd.Function):
+    """Mean cross-entropy with label smoothing, as F.cross_entropy(logits, target,
+    label_smoothing=eps), in one exp pass: PyTorch 1.13's CPU log_softmax and its backward take
+    3.5x as long on the 10k x 1025 masked-token logits of a training step.
+
+        loss = SmoothedCrossEntropy.apply(logits, target, 0.1)
+    """
+
+    @staticmethod
+    def forward(ctx, logits, target, eps):
+        top = logits.max(-1, keepdim=True).values
+        p = (logits - top).exp_()
+        total = p.sum(-1, keepdim=True)
+        log_total = top.squeeze(-1) + total.log().squeeze(-1)
+        picked = logits.gather(1, target[:, None]).squeeze(1)
+        loss = (log_total - (1 - eps) * picked - eps * logits.mean(-1)).mean()
+        ctx.save_for_backward(p.div_(total), target)  # the softmax, reused by the gradient
+        ctx.eps = eps
+        return loss
+
+    @staticmethod
+    def backward(ctx, grad):
+        p, target = ctx.saved_tensors
+        rows, classes = p.shape
+        p = p.sub_(ctx.eps / classes)  # saved for this one backward: updated in place
+        p[torch.arange(rows), target] -= 1 - ctx.eps
+        return p.mul_(grad / rows), None, None
+
+
 def arccos_mask_ratio(batch):
     """MaskGIT training: share of masked tokens = arccos(u) / (pi / 2), u ~ U(0, 1)."""
     return torch.arccos(torch.rand(batch)) / (math.pi / 2)

@@ -18,7 +18,7 @@ from paths import RUNS, WORK
 # The recipes' shared pieces (scripts/train/parts.py) sit one folder up.
 sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # after this folder: its own modules first
 import parts  # noqa: E402
-from parts import TokenDecoder, arccos_mask_ratio, save_checkpoint  # noqa: E402,F401 (re-exported)
+from parts import SmoothedCrossEntropy, TokenDecoder, arccos_mask_ratio, save_checkpoint  # noqa: E402,F401 (re-exported)
 
 GRID = 16          # tokens per side (64 px / 4)
 CODEBOOK = 1024    # VQ entries; the mask id is CODEBOOK
@@ -205,14 +205,27 @@ class MaskGIT(nn.Module):
         self.norm = nn.LayerNorm(dim)
         self.head = nn.Linear(dim, patch * patch * (codebook + 1))
 
-    def forward(self, tokens, text, pooled):
+    def patches(self, grid):
+        """[B, 16*16] -> [B, 8*8, 2*2]: each 2x2 group of tokens, row-major inside."""
+        p, s = self.patch, self.side
+        return grid.reshape(-1, s, p, s, p).permute(0, 1, 3, 2, 4).reshape(-1, s * s, p * p)
+
+    def forward(self, tokens, text, pooled, mask=None):
         p, s, v = self.patch, self.side, self.codebook + 1
         c = self.condition(pooled)
         modulation = self.modulation(c).reshape(-1, 6, c.shape[-1])
-        # [B, 16*16] -> [B, 8, 2, 8, 2] -> [B, 8*8, 2*2] token ids per patch, row-major inside.
-        patches = tokens.reshape(-1, s, p, s, p).permute(0, 1, 3, 2, 4).reshape(-1, s * s, p * p)
-        x = self.token(patches).flatten(2) + self.position + c.unsqueeze(1)
+        x = self.token(self.patches(tokens)).flatten(2) + self.position + c.unsqueeze(1)
         for block in self.blocks:
             x = block(x, text, modulation)
-        logits = self.head(self.norm(x)).reshape(-1, s, s, p, p, v)
-        return logits.permute(0, 1, 3, 2, 4, 5).reshape(-1, GRID * GRID, v)
+        x = self.norm(x)
+        if mask is None:
+            logits = self.head(x).reshape(-1, s, s, p, p, v)
+            return logits.permute(0, 1, 3, 2, 4, 5).reshape(-1, GRID * GRID, v)
+        # Training: the logits of the masked tokens only, one head slice per place in the patch
+        # (about a third of the head's work and its largest tensors are for visible tokens).
+        # Returns them with each row's flat index into `tokens`, to pick the targets.
+        where = self.patches(torch.arange(tokens.numel()).reshape(tokens.shape))
+        chosen = self.patches(mask)
+        weight, bias = self.head.weight.reshape(p * p, v, -1), self.head.bias.reshape(p * p, v)
+        logits = [F.linear(x[chosen[..., k]], weight[k], bias[k]) for k in range(p * p)]
+        return torch.cat(logits), torch.cat([where[..., k][chosen[..., k]] for k in range(p * p)])

@@ -98,7 +98,7 @@ Deno.test(needing(await torchMissing(), {
     // The training step computes only the masked tokens' logits (MaskGIT.forward with a mask)
     // and its own smoothed cross-entropy; both must be the plain computation, gradients too.
     const script = [
-      "import sys, torch, torch.nn.functional as F",
+      "import json, sys, torch, torch.nn.functional as F",
       "sys.path.insert(0, 'scripts/train/emoji')",
       "from common import MaskGIT, SmoothedCrossEntropy",
       "torch.manual_seed(0)",
@@ -110,21 +110,17 @@ Deno.test(needing(await torchMissing(), {
       "logits, picked = model(inputs, text, pooled, mask)",
       "order = picked.argsort()",
       "assert torch.equal(picked[order], mask.flatten().nonzero().squeeze(1)), 'picked'",
-      "print('logits', (logits[order] - full).abs().max().item())",
+      "gaps = {'logits': (logits[order] - full).abs().max().item()}",
       "x = torch.randn(40, 51, requires_grad=True); y = torch.randint(51, (40,))",
       "F.cross_entropy(x, y, label_smoothing=0.1).backward(); want = x.grad.clone(); x.grad = None",
       "ref = F.cross_entropy(x, y, label_smoothing=0.1).item()",
       "loss = SmoothedCrossEntropy.apply(x, y, 0.1); loss.backward()",
-      "print('loss', abs(loss.item() - ref), 'grad', (x.grad - want).abs().max().item())",
+      "gaps.update(loss=abs(loss.item() - ref), grad=(x.grad - want).abs().max().item())",
+      "print(json.dumps(gaps))",
     ].join("\n");
     const { code, stdout, stderr } = await python(["-c", script]);
     assertEquals(code, 0, stderr);
-    const gaps = Object.fromEntries(
-      stdout.trim().split("\n").flatMap((line) => {
-        const words = line.split(" ");
-        return words.flatMap((w, i) => i % 2 === 0 ? [[w, Number(words[i + 1])]] : []);
-      }),
-    );
+    const gaps: Record<string, number> = JSON.parse(stdout);
     assertEquals(Object.keys(gaps).sort(), ["grad", "logits", "loss"]);
     for (const [name, gap] of Object.entries(gaps)) assert(gap < 1e-5, `${name} differs by ${gap}`);
   },

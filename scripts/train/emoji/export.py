@@ -113,7 +113,7 @@ def main():
         "text": {"length": config["length"], "width": config["text_dim"], "pooled": config["text_dim"],
                  "bos": BOS, "eos": EOS, "pad": PAD, "null": "empty-prompt"},
         # Picked by a sweep of Halton at 16 steps on 128 evaluation prompts (docs/results.md).
-        "defaults": {"scheduler": "halton", "steps": 16, "cfg": 4, "temperature": {"start": 0.6, "end": 0.6}},
+        "defaults": {"scheduler": "halton", "steps": 16, "cfg": 2, "temperature": {"start": 0.6, "end": 0.6}},
         "files": {"transformer": "transformer.onnx", "decoder": "decoder.onnx", "textEncoder": "text_encoder.onnx",
                   "tokenizer": "tokenizer.json"},
         "source": "scripts/train/emoji/ (data.py, text.py, vq.py, transformer.py, export.py)",

@@ -76,7 +76,7 @@ def masked_batch(target, codebook):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--steps", type=int, default=800)
+    parser.add_argument("--steps", type=int, default=4500)
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--dim", type=int, default=256)
     parser.add_argument("--depth", type=int, default=6)
@@ -86,7 +86,8 @@ def main():
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--log-every", type=int, default=25)
     parser.add_argument("--save-minutes", type=float, default=4)
-    parser.add_argument("--bf16", action="store_true", help="bfloat16 autocast for the forward (see the step)")
+    parser.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=True,
+                        help="bfloat16 autocast for the forward (see the step); --no-bf16 for float32")
     args = parser.parse_args()
     setup()
     path = os.path.join(RUNS, "transformer.pt")

@@ -2,7 +2,8 @@
  * The shipped emoji model (text-to-image, trained here): ONNX Runtime matches PyTorch, the
  * tokenizer's Python twin used in training gives the runtime's ids, the README's command is
  * reproducible and draws what it is asked, the server gives the CLI's bytes, unseen and empty
- * prompts still make images, and `deno task eval` scores it (a reduced sample count for CI).
+ * prompts still make images, and `deno task eval` scores it (a reduced sample count for CI), also
+ * by kind of emoji.
  */
 import { runCli } from "./cli.ts";
 import { createApp } from "../routes/app.ts";
@@ -16,6 +17,7 @@ import { assert, assertEquals, assertNotEquals } from "./assert.ts";
 import { needing } from "./needs.ts";
 import { python, torchMissing } from "./python.ts";
 import { assertModelMatchesReference } from "./reference.ts";
+import { baseName, KINDS, kindsOf } from "../scripts/train/emoji/fidelity.ts";
 
 const EMOJI = new URL("../models/emoji", import.meta.url).pathname;
 const MODELS = new URL("../models", import.meta.url).pathname;
@@ -214,4 +216,32 @@ Deno.test("emoji eval: generated emoji are read as their prompt far above chance
   const { realHeldOut: held, realTrainSample: train } = report;
   assert(held.top5 >= held.accuracy && held.accuracy > 0.05, `ceiling ${held.accuracy}`);
   assert(train.frechet < report.frechet, `floor ${train.frechet}, generated ${report.frechet}`);
+});
+
+Deno.test("emoji fidelity by kind: the names give the data's kinds; the script scores each", async () => {
+  const kinds = kindsOf(prompts);
+  const count = (kind: string) => kinds.filter((k) => k === kind).length;
+  // The data's own split (emoji keys with skin-tone modifiers, training README): 1,875 variants of
+  // 323 bases; the five bare tone swatches ("dark skin tone") are emoji without tones.
+  assertEquals(KINDS.map(count), [1326, 323, 1875, 262]);
+  assertEquals(kinds[prompts.indexOf("dark skin tone")], "no skin tones");
+  assertEquals(baseName("person: dark skin tone, red hair"), "person: red hair");
+  const script = new URL("../scripts/train/emoji/fidelity.ts", import.meta.url).pathname;
+  const { code, stdout } = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", script, "--model", EMOJI, "--per-kind", "2", "--steps", "2"],
+    stderr: "inherit",
+  }).output();
+  assertEquals(code, 0);
+  const figures = JSON.parse(new TextDecoder().decode(stdout).trim().split("\n").at(-1)!);
+  assertEquals(Object.keys(figures), [...KINDS]);
+  for (const { prompts, top1, top5 } of Object.values(figures) as Record<string, number>[]) {
+    assert(prompts === 2 && top1 >= 0 && top1 <= top5 && top5 <= 1, JSON.stringify(figures));
+  }
+  // A class model is refused with one line, not a stack trace.
+  const refused = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", script, "--model", `${MODELS}/glyphs`],
+  }).output();
+  assertEquals(refused.code, 1);
+  const said = new TextDecoder().decode(refused.stderr).trim().split("\n").at(-1)!;
+  assert(/^fidelity: .*glyphs is a class model/.test(said), said);
 });

@@ -5,7 +5,7 @@ of the training sets.
 Objective (MaskGIT, as the paper): per sample a mask ratio r = arccos(u)/(pi/2), u ~ U(0,1);
 each token is masked with probability r; cross-entropy on the masked tokens only. Each image
 gets a freshly drawn prompt (CLDR name, template, keywords, Unicode name, short code or category
-words: text.draw_prompt). 10% of prompts are dropped to the EMPTY prompt (manifest text.null
+words: text.draw_prompt). 5% of prompts are dropped to the EMPTY prompt (manifest text.null
 "empty-prompt": the unconditional half of guidance is the encoding of "", so an empty prompt
 is the unconditional sample); 5% of the remaining words become [UNK], so unknown words have
 a trained meaning. EMA of both networks' weights is what ships.
@@ -31,7 +31,7 @@ from common import (GRID, RUNS, Clock, Log, MaskGIT, Meter, SmoothedCrossEntropy
                     load_emoji, load_meta, load_vq, pixels, save_checkpoint, setup)
 from text import LENGTH, PAD, UNK, Words, draw_prompt, load_tokenizer
 
-PROMPT_DROP = 0.1
+PROMPT_DROP = 0.05
 WORD_DROP = 0.05
 
 

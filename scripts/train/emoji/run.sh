@@ -3,7 +3,7 @@
 # to models/emoji/. Data and checkpoints live outside the repository: in the folder given as the
 # first argument or $EMOJI_WORK (default ~/.cache/halton-maskgit/emoji), checkpoints in
 # $EMOJI_RUNS (default <work>/runs). Every stage resumes from there if interrupted, so running the
-# same command again continues a stopped run. Budget: about 95 minutes to train the model on 2
+# same command again continues a stopped run. Budget: about 95-97 minutes to train the model on 2
 # quiet cores, plus 8-14 for the evaluation classifier and ~7 to fetch and render the data once
 # (scripts/train/emoji/README.md).
 #

@@ -382,6 +382,12 @@ export async function openSession(path: string, options: LoadOptions): Promise<I
 /** Options for {@link loadModel}. */
 export interface LoadOptions extends SessionOptions {
   backend: OnnxBackend;
+  /**
+   * The backend of the VQ decoder alone (default: `backend`). The native and WASM runtimes
+   * sample the same tokens, but a deep float decoder (aMused's) rounds a few pixels to the
+   * other 8-bit level on each; decoding on "wasm" gives the WASM backend's exact PNG bytes.
+   */
+  decoderBackend?: OnnxBackend;
 }
 
 /**
@@ -417,9 +423,9 @@ export async function loadModel(folder: string, options: LoadOptions): Promise<M
   const { grid, codebookSize, image } = manifest;
   const tokens = grid * grid;
 
-  const open = async (name: string) => {
+  const open = async (name: string, sessionOptions = options) => {
     const path = `${dir}/${name}`;
-    return { path, session: await openSession(path, options) };
+    return { path, session: await openSession(path, sessionOptions) };
   };
   const ort = options.backend.runtime;
   const transformer = await open(manifest.files.transformer);
@@ -454,7 +460,14 @@ export async function loadModel(folder: string, options: LoadOptions): Promise<M
     );
   }
 
-  const decoder = await open(manifest.files.decoder);
+  // A decoder on another backend takes that backend's default execution provider.
+  const decoderBackend = options.decoderBackend ?? options.backend;
+  const decoder = await open(
+    manifest.files.decoder,
+    decoderBackend === options.backend
+      ? options
+      : { ...options, backend: decoderBackend, provider: undefined },
+  );
   checkSignature(decoder.session, decoder.path, [
     { name: "tokens", type: "int64", shape: [null, grid, grid] },
   ], [{
@@ -467,7 +480,7 @@ export async function loadModel(folder: string, options: LoadOptions): Promise<M
     dir,
     manifest,
     transformer: transformerRun,
-    decoder: onnxDecoder(ort, decoder.session, decoder.path, grid, [
+    decoder: onnxDecoder(decoderBackend.runtime, decoder.session, decoder.path, grid, [
       image.channels,
       image.height,
       image.width,

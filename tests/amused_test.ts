@@ -71,6 +71,16 @@ for (const { layout, grid, extra } of CASES) {
         assertEquals(await Deno.readFile(`${work}/b.png`), png);
         const { width, height } = decodePng(png);
         assertEquals([width, height], [layout, layout]);
+        // The WASM backend's PNG, byte for byte, from a native run that decodes on WASM (the
+        // two runtimes' decoders round a few pixels apart: README, "On the WASM backend").
+        for (const [name, backend] of [["wasm", "--backend"], ["mixed", "--decoder-backend"]]) {
+          const out = `${work}/${name}.png`;
+          assertEquals(await main([...args, "--quiet", backend, "wasm", "--out", out]), 0);
+        }
+        assertEquals(
+          await Deno.readFile(`${work}/mixed.png`),
+          await Deno.readFile(`${work}/wasm.png`),
+        );
       } finally {
         await Deno.remove(work, { recursive: true });
       }

@@ -237,22 +237,32 @@ Deno.test("text server: same bytes as the CLI; JSON and stream name the prompt; 
   }
 });
 
-Deno.test("text wasm: onnxruntime-web samples the native backend's tokens; pixels within one level", async () => {
-  const wasm = await loadModel(TINY, { backend: await loadBackend("wasm") });
+Deno.test("text wasm: onnxruntime-web samples the native backend's tokens; decoding on it gives its pixels", async () => {
+  const wasmBackend = await loadBackend("wasm");
+  const wasm = await loadModel(TINY, { backend: wasmBackend });
+  const decodedOnWasm = await loadModel(TINY, {
+    backend: await loadBackend("node"),
+    decoderBackend: wasmBackend,
+    threads: 1,
+  });
   await assertSelectedLogitsMatch(wasm);
   for (const scheduler of SCHEDULER_NAMES) {
     const settings = { scheduler, seed: 5, steps: 6 };
     const prompts = ["a red apple", "a blue flag"];
     const a = await render({ model: native, prompts, settings });
     const b = await render({ model: wasm, prompts, settings });
+    const c = await render({ model: decodedOnWasm, prompts, settings });
     assert(a.tokens.every((t, i) => t === b.tokens[i]), `${scheduler}: same tokens`);
     // aMused's VQ decoder is 30-odd convolutions deep: the two backends' float sums differ in
     // the last bits, which moves a few pixels across a rounding boundary (see README).
-    const pixels = a.pictures.flatMap((p) => Array.from(p.pixels));
-    const other = b.pictures.flatMap((p) => Array.from(p.pixels));
-    const moved = pixels.filter((v, i) => v !== other[i]).length;
-    assert(pixels.every((v, i) => Math.abs(v - other[i]) <= 1), `${scheduler}: ≤ 1 level`);
-    assert(moved < 0.001 * pixels.length, `${scheduler}: ${moved} pixels moved`);
+    const pixels = (r: typeof a) => r.pictures.flatMap((p) => Array.from(p.pixels));
+    const [ours, theirs] = [pixels(a), pixels(b)];
+    const moved = ours.filter((v, i) => v !== theirs[i]).length;
+    assert(ours.every((v, i) => Math.abs(v - theirs[i]) <= 1), `${scheduler}: ≤ 1 level`);
+    assert(moved < 0.001 * ours.length, `${scheduler}: ${moved} pixels moved`);
+    // The decoder on the WASM backend under a native transformer: the WASM backend's pixels.
+    assertEquals(c.tokens, b.tokens, `${scheduler}: tokens`);
+    assertEquals(pixels(c), theirs, `${scheduler}: pixels`);
   }
 });
 

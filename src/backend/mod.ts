@@ -14,7 +14,7 @@ export type BackendName = typeof BACKEND_NAMES[number];
 
 /**
  * Loads a backend by name: "node" (onnxruntime-node, native, the default) or "wasm"
- * (onnxruntime-web). Throws one line for any other name.
+ * (onnxruntime-web). Throws one line, naming `option`, for any other name.
  *
  * @example
  * ```ts
@@ -23,8 +23,11 @@ export type BackendName = typeof BACKEND_NAMES[number];
  * backend.name; // "wasm"
  * ```
  */
-export async function loadBackend(name: string = "node"): Promise<OnnxBackend> {
+export async function loadBackend(
+  name: string = "node",
+  option = "backend",
+): Promise<OnnxBackend> {
   if (name === "node") return (await import("./onnx-node.ts")).nodeBackend;
   if (name === "wasm") return (await import("./onnx-wasm.ts")).wasmBackend;
-  throw new Error(`--backend must be one of ${BACKEND_NAMES.join(", ")}, got '${name}'`);
+  throw new Error(`--${option} must be one of ${BACKEND_NAMES.join(", ")}, got '${name}'`);
 }

@@ -124,6 +124,7 @@ export async function benchCommand(args: string[]): Promise<void> {
   const report = {
     model: model.manifest.name,
     backend: options.backend.name,
+    decoderBackend: (options.decoderBackend ?? options.backend).name,
     steps: resolved.steps,
     sgemmGflops: sgemm,
     results,
@@ -140,9 +141,9 @@ export async function benchCommand(args: string[]): Promise<void> {
     return;
   }
   console.log(
-    `${report.model} on ${report.backend}: sgemm ${
-      sgemm.toFixed(1)
-    } GFLOP/s (best 2048³ MatMul in ORT)\n` +
+    `${report.model} on ${report.backend}${
+      report.decoderBackend === report.backend ? "" : ` (decoder on ${report.decoderBackend})`
+    }: sgemm ${sgemm.toFixed(1)} GFLOP/s (best 2048³ MatMul in ORT)\n` +
       "batch | ms/image total | forward | decode | encode | text | other | images/s | " +
       "other/forward | " +
       "forward GFLOP/s (of sgemm)",

@@ -104,6 +104,12 @@ export const SAMPLER_OPTIONS = {
     arg: "NAME",
     help: "node (native ONNX Runtime, default) | wasm (onnxruntime-web)",
   },
+  "decoder-backend": {
+    type: "string",
+    arg: "NAME",
+    help: "backend that decodes tokens to pixels (default: --backend's); wasm gives the " +
+      "PNG bytes of the WASM backend, the edge and the browser",
+  },
   threads: {
     type: "string",
     arg: "N",
@@ -222,23 +228,31 @@ export function cliSettings(values: Record<string, unknown>): SettingsInput {
 }
 
 /**
- * The backend and ONNX Runtime session options from `--backend`, `--threads`, `--provider`.
+ * The backends and ONNX Runtime session options from `--backend`, `--decoder-backend`,
+ * `--threads`, `--provider`.
  *
  * @example
  * ```ts
  * import { loadOptions } from "./options.ts";
- * const { backend, threads } = await loadOptions({ threads: "2" });
- * [backend.name, threads]; // ["node", 2]
+ * const { backend, decoderBackend, threads } = await loadOptions({
+ *   threads: "2",
+ *   "decoder-backend": "wasm",
+ * });
+ * [backend.name, decoderBackend?.name, threads]; // ["node", "wasm", 2]
  * ```
  */
 export async function loadOptions(
-  values: { backend?: string; threads?: string; provider?: string },
+  values: { backend?: string; "decoder-backend"?: string; threads?: string; provider?: string },
 ): Promise<LoadOptions> {
   const threads = values.threads === undefined
     ? undefined
     : integerOption("threads", values.threads, 1, maxThreads());
   const backend = await loadBackend(values.backend);
-  return { backend, threads, provider: values.provider };
+  const decoder = values["decoder-backend"];
+  const decoderBackend = decoder === undefined || decoder === backend.name
+    ? undefined
+    : await loadBackend(decoder, "decoder-backend");
+  return { backend, decoderBackend, threads, provider: values.provider };
 }
 
 /** The options of `generate` and `eval` that send the work to workers (`--queue`). */

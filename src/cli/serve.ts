@@ -45,6 +45,7 @@ const SERVE_OPTIONS = {
     help: "require 'Authorization: Bearer KEY' on /v1/* and /metrics (or MASKGIT_API_KEY)",
   },
   backend: SAMPLER_OPTIONS.backend,
+  "decoder-backend": SAMPLER_OPTIONS["decoder-backend"],
   threads: SAMPLER_OPTIONS.threads,
   provider: SAMPLER_OPTIONS.provider,
 } as const satisfies OptionTable;

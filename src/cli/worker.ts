@@ -37,6 +37,7 @@ const WORKER_OPTIONS = {
     help: "milliseconds between checks for stalled shards (default 30000)",
   },
   backend: SAMPLER_OPTIONS.backend,
+  "decoder-backend": SAMPLER_OPTIONS["decoder-backend"],
   threads: SAMPLER_OPTIONS.threads,
   provider: SAMPLER_OPTIONS.provider,
 } as const satisfies OptionTable;

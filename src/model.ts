@@ -384,8 +384,8 @@ export interface LoadOptions extends SessionOptions {
   backend: OnnxBackend;
   /**
    * The backend of the VQ decoder alone (default: `backend`). The native and WASM runtimes
-   * sample the same tokens, but a deep float decoder (aMused's) rounds a few pixels to the
-   * other 8-bit level on each; decoding on "wasm" gives the WASM backend's exact PNG bytes.
+   * round a deep float decoder's (aMused's) output a few pixels apart; decoding on "wasm"
+   * turns the tokens the WASM backend would sample into its exact PNG bytes.
    */
   decoderBackend?: OnnxBackend;
 }

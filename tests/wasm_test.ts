@@ -1,10 +1,11 @@
 // The WASM backend (onnxruntime-web) against the native one: same tokens, same PNG bytes.
 import { main } from "../main.ts";
 import { loadBackend } from "../src/backend/mod.ts";
+import { loadOptions } from "../src/cli/options.ts";
 import { generate } from "../src/generate.ts";
 import { DEFAULT_MODEL_DIR, loadModel, ModelError } from "../src/model.ts";
 import { SCHEDULER_NAMES } from "../src/scheduler/mod.ts";
-import { assert, assertEquals } from "./assert.ts";
+import { assert, assertEquals, assertRejects } from "./assert.ts";
 import { assertSelectedLogitsMatch } from "./reference.ts";
 
 const native = await loadModel(DEFAULT_MODEL_DIR, { backend: await loadBackend("node") });
@@ -39,14 +40,21 @@ Deno.test("wasm: a transformer with a positions input selects on WASM too, with 
   }
 });
 
-Deno.test("wasm: the CLI's --backend wasm writes the native run's bytes", async () => {
+Deno.test("wasm: the CLI's --backend wasm and --decoder-backend wasm write the native run's bytes", async () => {
   const out = await Deno.makeTempDir();
   try {
     const args = ["generate", "--class", "1", "--seed", "3", "--quiet", "--out"];
     assertEquals(await main([...args, `${out}/w.png`, "--backend", "wasm"]), 0);
+    assertEquals(await main([...args, `${out}/d.png`, "--decoder-backend", "wasm"]), 0);
     assertEquals(await main([...args, `${out}/n.png`]), 0);
     assertEquals(await Deno.readFile(`${out}/w.png`), await Deno.readFile(`${out}/n.png`));
+    assertEquals(await Deno.readFile(`${out}/d.png`), await Deno.readFile(`${out}/n.png`));
     assertEquals(await main([...args, `${out}/x.png`, "--backend", "tpu"]), 1);
+    assertEquals(await main([...args, `${out}/x.png`, "--decoder-backend", "tpu"]), 1);
+    await assertRejects(
+      () => loadOptions({ "decoder-backend": "tpu" }),
+      /--decoder-backend must be one of node, wasm, got 'tpu'/,
+    );
   } finally {
     await Deno.remove(out, { recursive: true });
   }

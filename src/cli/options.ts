@@ -249,7 +249,7 @@ export async function loadOptions(
     : integerOption("threads", values.threads, 1, maxThreads());
   const backend = await loadBackend(values.backend);
   const decoder = values["decoder-backend"];
-  const decoderBackend = decoder === undefined || decoder === backend.name
+  const decoderBackend = decoder === undefined
     ? undefined
     : await loadBackend(decoder, "decoder-backend");
   return { backend, decoderBackend, threads, provider: values.provider };

@@ -8,7 +8,9 @@ gets a freshly drawn prompt (CLDR name, template, keywords, Unicode name, short 
 words: text.draw_prompt). 5% of prompts are dropped to the EMPTY prompt (manifest text.null
 "empty-prompt": the unconditional half of guidance is the encoding of "", so an empty prompt
 is the unconditional sample); 5% of the remaining words become [UNK], so unknown words have
-a trained meaning. EMA of both networks' weights is what ships.
+a trained meaning. An auxiliary loss (weight --concept-loss) has a linear head read which emoji
+the image shows from the prompt's pooled encoding; the head is not exported. EMA of both
+networks' weights is what ships.
 
 Resumable: runs/transformer.pt is rewritten every --save-minutes and at the end; the VQ tokens
 of the data set are cached in runs/tokens.pt.
@@ -84,6 +86,8 @@ def main():
     parser.add_argument("--text-dim", type=int, default=256)
     parser.add_argument("--text-depth", type=int, default=2)
     parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--concept-loss", type=float, default=0.2,
+                        help="weight of the auxiliary loss: which emoji, from the pooled prompt encoding")
     parser.add_argument("--log-every", type=int, default=25)
     parser.add_argument("--save-minutes", type=float, default=4)
     parser.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=True,
@@ -119,7 +123,11 @@ def main():
     config = {**vars(args), "vocab": len(tokenizer["model"]["vocab"]), "length": LENGTH, "codebook": codebook}
     text_encoder = TextEncoder(config["vocab"], args.text_dim, args.text_depth, args.heads, LENGTH, PAD)
     model = MaskGIT(args.dim, args.depth, args.heads, args.text_dim, codebook=codebook)
-    modules = torch.nn.ModuleDict({"text_encoder": text_encoder, "transformer": model})
+    # The auxiliary head reads which emoji an image shows from its prompt's pooled encoding, so
+    # the text encoder separates rare names from the start instead of waiting for the
+    # transformer to use them (not exported).
+    concept_head = torch.nn.Linear(args.text_dim, len(emoji))
+    modules = torch.nn.ModuleDict({"text_encoder": text_encoder, "transformer": model, "concept": concept_head})
     ema = copy.deepcopy(modules)
     decay, no_decay = [], []
     for name, p in modules.named_parameters():
@@ -158,7 +166,7 @@ def main():
         m.train()
         return round(loss, 4)
 
-    clock, meter = Clock(args.save_minutes), Meter()
+    clock, meter, concept_meter = Clock(args.save_minutes), Meter(), Meter()
     while step < args.steps:
         batch = torch.randint(len(tokens), (args.batch,))
         target = tokens[batch]
@@ -171,8 +179,12 @@ def main():
             hidden, pooled = text_encoder(input_ids)
             logits, picked = model(inputs, hidden, pooled, mask)
         loss = SmoothedCrossEntropy.apply(logits.float(), target.flatten()[picked], 0.1)
+        named = torch.tensor([p != "" for p in prompts])
+        concept_loss = (F.cross_entropy(concept_head(pooled.float()[named]), concept[batch][named].long())
+                        if named.any() else pooled.sum() * 0)
+        total = loss + args.concept_loss * concept_loss
         optimizer.zero_grad()
-        loss.backward()
+        total.backward()
         torch.nn.utils.clip_grad_norm_(modules.parameters(), 1.0)
         optimizer.step()
         schedule.step()
@@ -184,8 +196,10 @@ def main():
             for e, p in zip(ema.parameters(), modules.parameters()):
                 e.mul_(d).add_(p, alpha=1 - d)
         meter.add(loss.item())
+        concept_meter.add(concept_loss.item())
         if step % args.log_every == 0 or step == args.steps:
-            fields = {"step": step, **meter.report(), "lr": round(schedule.get_last_lr()[0], 6)}
+            fields = {"step": step, **meter.report(), "concept": concept_meter.report()["loss"],
+                      "lr": round(schedule.get_last_lr()[0], 6)}
             if step % (4 * args.log_every) == 0 or step == args.steps:
                 fields.update(held_out=held_out_loss(modules), held_out_ema=held_out_loss(ema))
             log(**fields)

@@ -169,8 +169,8 @@ def main():
     clock, meter, concept_meter = Clock(args.save_minutes), Meter(), Meter()
     while step < args.steps:
         batch = torch.randint(len(tokens), (args.batch,))
-        target = tokens[batch]
-        prompts = ["" if rng.random() < PROMPT_DROP else draw_prompt(emoji[i], rng) for i in concept[batch].tolist()]
+        target, shown = tokens[batch], concept[batch]
+        prompts = ["" if rng.random() < PROMPT_DROP else draw_prompt(emoji[i], rng) for i in shown.tolist()]
         input_ids = encode_prompts(words, prompts, rng, WORD_DROP)
         inputs, mask = masked_batch(target, codebook)
         # bfloat16 matrix products where asked (weights, optimizer and EMA stay float32): CPUs with
@@ -180,7 +180,7 @@ def main():
             logits, picked = model(inputs, hidden, pooled, mask)
         loss = SmoothedCrossEntropy.apply(logits.float(), target.flatten()[picked], 0.1)
         named = torch.tensor([p != "" for p in prompts])
-        concept_loss = (F.cross_entropy(concept_head(pooled.float()[named]), concept[batch][named].long())
+        concept_loss = (F.cross_entropy(concept_head(pooled.float()[named]), shown[named].long())
                         if named.any() else pooled.sum() * 0)
         total = loss + args.concept_loss * concept_loss
         optimizer.zero_grad()
